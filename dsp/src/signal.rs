@@ -29,6 +29,45 @@ pub struct Tone {
     pub coeff: Complex64,
 }
 
+/// Anything that can be rendered into a capture at a sample rate: standard bursts
+/// ([`Burst`]) and interferers with a non-tonal structure (chirps).
+pub trait Render {
+    /// Adds the signal, rendered at sample rate `fs_hz`, into `out`; `out[i]` is absolute
+    /// sample `out_first + i`, the signal's time 0 falls at absolute (fractional) sample
+    /// `start_sample`, every frequency is shifted by `cfo_hz` and the signal is multiplied by
+    /// `gain`.
+    fn render_add(
+        &self,
+        out: &mut [Complex32],
+        out_first: i64,
+        fs_hz: f64,
+        start_sample: f64,
+        cfo_hz: f64,
+        gain: Complex64,
+    );
+
+    /// Duration of the signal from its time 0, seconds.
+    fn duration_s(&self) -> f64;
+}
+
+impl Render for Burst {
+    fn render_add(
+        &self,
+        out: &mut [Complex32],
+        out_first: i64,
+        fs_hz: f64,
+        start_sample: f64,
+        cfo_hz: f64,
+        gain: Complex64,
+    ) {
+        Burst::render_add(self, out, out_first, fs_hz, start_sample, cfo_hz, gain)
+    }
+
+    fn duration_s(&self) -> f64 {
+        Burst::duration_s(self)
+    }
+}
+
 /// A time interval in which the signal is a sum of [`Tone`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {

@@ -10,6 +10,7 @@
 //! validates its configuration in `validate()` and returns [`SynthError`] for a value the
 //! clause does not allow.
 
+pub mod interferer;
 pub mod nprach;
 pub mod npusch;
 pub mod prach;
