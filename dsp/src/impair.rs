@@ -247,7 +247,11 @@ mod tests {
     #[test]
     fn multipath_realisation_has_unit_power_and_profile_delays() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for m in [MultipathModel::None, MultipathModel::Epa, MultipathModel::Etu] {
+        for m in [
+            MultipathModel::None,
+            MultipathModel::Epa,
+            MultipathModel::Etu,
+        ] {
             let p = m.realise(&mut rng);
             let total: f64 = p.iter().map(|x| x.gain.norm_sqr()).sum();
             assert!((total - 1.0).abs() < 1e-9);
@@ -286,7 +290,9 @@ mod tests {
         let image_dbc = lin_to_db(bin(-100.0) / bin(100.0));
         let g = db_to_lin(0.5 / 2.0);
         let e = Complex64::from_polar(g, 3f64.to_radians());
-        let want = 20.0 * ((Complex64::new(1.0, 0.0) - e).norm() / (Complex64::new(1.0, 0.0) + e).norm()).log10();
+        let want = 20.0
+            * ((Complex64::new(1.0, 0.0) - e).norm() / (Complex64::new(1.0, 0.0) + e).norm())
+                .log10();
         assert!((image_dbc - want).abs() < 0.5, "{image_dbc} vs {want}");
         assert!(image_dbc < -20.0);
     }

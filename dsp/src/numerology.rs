@@ -17,7 +17,9 @@ pub const N_SC_RB: usize = 12;
 
 /// Converts a length in `Ts` units to seconds.
 pub fn ts(len: u32) -> f64 {
-    len as f64 * TS_S
+    // Divide rather than multiply by TS_S: `len / 30.72e6` is the correctly rounded value,
+    // so `ts(len) * fs` lands on whole samples at the LTE rates.
+    len as f64 / 30_720_000.0
 }
 
 /// Uplink cyclic-prefix length of SC-FDMA symbol `l` (0..6) of a slot with normal CP, in Ts

@@ -210,22 +210,22 @@ mod tests {
         for u in [0u32, 16, 29] {
             let s = base_sequence(u, 0, 36);
             let q = (u + 1) as f64;
-            for n in 0..36usize {
+            for (n, v) in s.iter().enumerate() {
                 let m = (n % 31) as f64;
                 let want = Complex64::from_polar(1.0, -PI * q * m * (m + 1.0) / 31.0);
-                assert!((s[n] - want).norm() < 1e-9, "u={u} n={n}");
+                assert!((v - want).norm() < 1e-9, "u={u} n={n}");
             }
         }
         // M_sc = 72: N_ZC = 71; u = 0: q_bar = 71/31 = 2.29 -> q = 2 (v = 0); v = 1 adds
         // (-1)^floor(4.58) = +1 -> q = 3.
         let s0 = base_sequence(0, 0, 72);
         let s1 = base_sequence(0, 1, 72);
-        for n in 0..72usize {
+        for (n, (a, b)) in s0.iter().zip(&s1).enumerate() {
             let m = (n % 71) as f64;
             let w0 = Complex64::from_polar(1.0, -PI * 2.0 * m * (m + 1.0) / 71.0);
             let w1 = Complex64::from_polar(1.0, -PI * 3.0 * m * (m + 1.0) / 71.0);
-            assert!((s0[n] - w0).norm() < 1e-9);
-            assert!((s1[n] - w1).norm() < 1e-9);
+            assert!((a - w0).norm() < 1e-9);
+            assert!((b - w1).norm() < 1e-9);
         }
         // The 30 groups are distinct sequences with low cross-correlation.
         let a = base_sequence(3, 0, 72);

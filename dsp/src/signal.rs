@@ -157,8 +157,8 @@ impl Burst {
         let out_last = out_first + out.len() as i64; // exclusive
         for seg in &self.segments {
             // Samples n with start <= (n - start_sample)/fs < end.
-            let n0 = (start_sample + seg.start_s * fs_hz).ceil() as i64;
-            let n1 = (start_sample + seg.end_s() * fs_hz).ceil() as i64; // exclusive
+            let n0 = ceil_tol(start_sample + seg.start_s * fs_hz);
+            let n1 = ceil_tol(start_sample + seg.end_s() * fs_hz); // exclusive
             let a = n0.max(out_first);
             let b = n1.min(out_last);
             if a >= b {
@@ -198,11 +198,17 @@ impl Burst {
 
     /// Renders the whole burst on its own, starting at sample 0, at `fs_hz`.
     pub fn render(&self, fs_hz: f64) -> Vec<Complex32> {
-        let n = (self.duration_s() * fs_hz).ceil() as usize;
+        let n = ceil_tol(self.duration_s() * fs_hz).max(0) as usize;
         let mut out = vec![Complex32::new(0.0, 0.0); n];
         self.render_add(&mut out, 0, fs_hz, 0.0, 0.0, Complex64::new(1.0, 0.0));
         out
     }
+}
+
+/// `ceil` that forgives floating-point noise: a sample instant within 1e-6 samples after an
+/// interval edge counts as on the edge (`27744 Ts x 30.72 MHz` computes as 27744.000000000004).
+pub fn ceil_tol(x: f64) -> i64 {
+    (x - 1e-6).ceil() as i64
 }
 
 #[cfg(test)]

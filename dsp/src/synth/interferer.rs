@@ -318,7 +318,11 @@ mod tests {
                         * Complex64::from_polar(1.0, -2.0 * PI * (k * i) as f64 / n as f64)
                 })
                 .sum();
-            let f = if k < n / 2 { k as f64 } else { k as f64 - n as f64 } * 1e3;
+            let f = if k < n / 2 {
+                k as f64
+            } else {
+                k as f64 - n as f64
+            } * 1e3;
             total += s.norm_sqr();
             if f.abs() > 150e3 {
                 outside += s.norm_sqr();
