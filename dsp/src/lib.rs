@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod detect;
 pub mod impair;
 pub mod numerology;
 pub mod sequences;
