@@ -1,1 +1,31 @@
-fn main() {}
+//! `ciot-sweep`: find hidden NB-IoT and LTE-M modules by their uplink bursts.
+//!
+//! Exit status: 0 on success (with or without detections), 1 on a runtime error (the message
+//! names the file or device and what is wrong), 2 on a usage error.
+
+use ciot_sweep::cli::{Cli, Command};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Synth(a) => ciot_sweep::commands::synth::run(&a),
+        Command::Scan(a) => ciot_sweep::commands::scan::run(&a),
+        Command::Info(a) => ciot_sweep::commands::info::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`| head`) is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Command-line definitions (clap). The contract is INTERFACES.md section 0.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Find hidden cellular IoT modules (NB-IoT, LTE-M) by hearing their uplink.
+#[derive(Debug, Parser)]
+#[command(name = "ciot-sweep", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Detect NB-IoT / LTE-M uplink bursts in a recording (SigMF, raw, or `-` for stdin).
+    Scan(ScanArgs),
+    /// Make a standard-exact test recording (SigMF + truth JSONL) from a TOML scenario.
+    Synth(SynthArgs),
+    /// Print what a recording is: format, rate, frequency, duration, level, integrity.
+    Info(InfoArgs),
+}
+
+/// Input options shared by the commands that read a recording.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// A `.sigmf-meta` or `.sigmf-data` path, a raw IQ file, or `-` for standard input.
+    pub input: PathBuf,
+    /// Sample format of a raw input: ci8 (cs8, HackRF), cu8 (RTL-SDR), ci16, cf32.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Sample rate of a raw input, Hz (e.g. 15.36e6 or 15.36M).
+    #[arg(long, value_name = "HZ", value_parser = parse_hz)]
+    pub sample_rate: Option<f64>,
+    /// Centre frequency of the capture, Hz (e.g. 847e6 or 847M).
+    #[arg(long, value_name = "HZ", value_parser = parse_hz)]
+    pub frequency: Option<f64>,
+}
+
+/// `scan` options.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The recording.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write detection records as JSON Lines to PATH, or to standard output with `-`.
+    #[arg(long, value_name = "PATH|-")]
+    pub json: Option<PathBuf>,
+    /// Print per-detector counters of why candidates were rejected.
+    #[arg(long)]
+    pub stats: bool,
+    /// Pace a file like a live device (the ring then drops, and counts, what the DSP misses).
+    #[arg(long)]
+    pub realtime: bool,
+    /// Allowed false alarms per hour per monitored MHz (sets every detector's threshold).
+    #[arg(long, value_name = "RATE", default_value_t = 1.0)]
+    pub false_alarms_per_hour: f64,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `synth` options.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The scenario (TOML), e.g. recordings/scenarios/car-sweep.toml.
+    pub scenario: PathBuf,
+    /// Output base: writes BASE.sigmf-meta, BASE.sigmf-data and BASE.truth.jsonl.
+    #[arg(long, short, value_name = "BASE")]
+    pub output: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the scenario's sample format (ci8, cu8, ci16_le, cf32_le).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Override the scenario's duration, seconds.
+    #[arg(long, value_name = "S")]
+    pub duration: Option<f64>,
+}
+
+/// `info` options.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The recording.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Check `core:sha512` against the data file.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// Parses a frequency or rate: a plain number (`15360000`, `15.36e6`) or with a k/M/G suffix
+/// (`15.36M`).
+pub fn parse_hz(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mul) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1e9),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a frequency (e.g. 15.36e6 or 15.36M)"))?;
+    let hz = v * mul;
+    if !hz.is_finite() || hz <= 0.0 {
+        return Err(format!("'{s}' must be a positive number of Hz"));
+    }
+    Ok(hz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hz_parsing() {
+        assert_eq!(parse_hz("15.36M"), Ok(15.36e6));
+        assert_eq!(parse_hz("1920000"), Ok(1.92e6));
+        assert_eq!(parse_hz("847.5e6"), Ok(847.5e6));
+        assert_eq!(parse_hz("2k"), Ok(2000.0));
+        assert!(parse_hz("abc").is_err());
+        assert!(parse_hz("-5").is_err());
+        assert!(parse_hz("0").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

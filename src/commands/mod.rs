@@ -1,0 +1,5 @@
+//! The subcommands: each `run` takes its parsed arguments and returns `anyhow::Result`.
+
+pub mod info;
+pub mod scan;
+pub mod synth;
