@@ -1,4 +1,13 @@
-//! ciot-sweep application library: sources, sinks, scenario synthesis and the command line's
-//! building blocks. The signal processing lives in the `ciot-dsp` crate.
+//! ciot-sweep application library: sources, the streaming pipeline, sinks, scenario
+//! synthesis and the subcommands. The signal processing lives in the `ciot-dsp` crate.
 
 #![warn(missing_docs)]
+
+pub mod cli;
+pub mod commands;
+pub mod detectors;
+pub mod iq;
+pub mod pipeline;
+pub mod record;
+pub mod scan;
+pub mod scenario;

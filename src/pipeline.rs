@@ -133,14 +133,15 @@ struct Run {
 }
 
 /// Runs `source` through `processor`, calling `on_event` on the caller's thread for every
-/// output, gap and progress step, until the stream ends or `stop` is set.
+/// output, gap and progress step, until the stream ends or `stop` is set. Returns the totals
+/// and the processor (for its counters).
 pub fn run<S, P, F>(
     mut source: S,
     mut processor: P,
     cfg: &PipelineConfig,
     stop: Arc<AtomicBool>,
     mut on_event: F,
-) -> anyhow::Result<RunSummary>
+) -> anyhow::Result<(RunSummary, P)>
 where
     S: Source + 'static,
     P: Processor + 'static,
@@ -158,9 +159,8 @@ where
 
     let stop_in = stop.clone();
     let ev_gap = ev_tx.clone();
-    let ingest = thread::Builder::new()
-        .name("ingest".into())
-        .spawn(move || -> anyhow::Result<(u64, Vec<String>, bool)> {
+    let ingest = thread::Builder::new().name("ingest".into()).spawn(
+        move || -> anyhow::Result<(u64, Vec<String>, bool)> {
             let mut block = IqBlock::default();
             let mut expected = 0u64;
             let mut delivered = 0u64;
@@ -226,7 +226,8 @@ where
                 }
             }
             Ok((delivered, source.take_warnings(), interrupted))
-        })?;
+        },
+    )?;
 
     let chunk = cfg.chunk_samples.max(1);
     let dsp = thread::Builder::new()
@@ -276,7 +277,7 @@ where
             }
         }
     }
-    let (processed, _processor) = dsp
+    let (processed, processor) = dsp
         .join()
         .map_err(|_| anyhow::anyhow!("the DSP thread panicked"))?;
     let (delivered, warnings, interrupted) = ingest
@@ -290,7 +291,7 @@ where
     summary.warnings = warnings;
     summary.interrupted = interrupted;
     summary.elapsed_s = t0.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok((summary, processor))
 }
 
 /// Sleeps until the wall clock reaches the time of sample `first_sample` (real-time pacing);
@@ -368,7 +369,11 @@ mod tests {
         }
     }
 
-    fn collect(src: Counting, cfg: PipelineConfig, slow: bool) -> (Vec<(u64, usize)>, Vec<Gap>, RunSummary) {
+    fn collect(
+        src: Counting,
+        cfg: PipelineConfig,
+        slow: bool,
+    ) -> (Vec<(u64, usize)>, Vec<Gap>, RunSummary) {
         let mut outs = Vec::new();
         let mut gaps = Vec::new();
         let s = run(
@@ -385,15 +390,30 @@ mod tests {
                 Ok(())
             },
         )
-        .expect("runs");
+        .expect("runs")
+        .0;
         (outs, gaps, s)
     }
 
     #[test]
     fn file_mode_loses_nothing_and_keeps_indices_whatever_the_block_sizes() {
-        for (block, ring, chunk) in [(1000usize, 4096usize, 333usize), (7, 10, 3), (65536, 1 << 16, 1 << 16)] {
-            let src = Counting { n: 100_000, block, pos: 0, skip_at: None, live: false };
-            let cfg = PipelineConfig { ring_samples: ring, chunk_samples: chunk, realtime: false };
+        for (block, ring, chunk) in [
+            (1000usize, 4096usize, 333usize),
+            (7, 10, 3),
+            (65536, 1 << 16, 1 << 16),
+        ] {
+            let src = Counting {
+                n: 100_000,
+                block,
+                pos: 0,
+                skip_at: None,
+                live: false,
+            };
+            let cfg = PipelineConfig {
+                ring_samples: ring,
+                chunk_samples: chunk,
+                realtime: false,
+            };
             let (outs, gaps, s) = collect(src, cfg, false);
             assert!(gaps.is_empty());
             let (last, bad) = *outs.last().expect("finish output");
@@ -413,25 +433,53 @@ mod tests {
 
     #[test]
     fn source_gaps_are_reported_with_index_and_size() {
-        let src = Counting { n: 50_000, block: 1000, pos: 0, skip_at: Some((20_000, 1234)), live: false };
+        let src = Counting {
+            n: 50_000,
+            block: 1000,
+            pos: 0,
+            skip_at: Some((20_000, 1234)),
+            live: false,
+        };
         let (outs, gaps, s) = collect(src, PipelineConfig::default(), false);
         assert_eq!(
             gaps,
-            vec![Gap { first_sample: 20_000, count: 1234, cause: GapCause::Source }]
+            vec![Gap {
+                first_sample: 20_000,
+                count: 1234,
+                cause: GapCause::Source
+            }]
         );
         assert_eq!(s.samples_dropped, 1234);
-        assert_eq!(outs.last().map(|o| o.1), Some(0), "samples keep their true indices");
+        assert_eq!(
+            outs.last().map(|o| o.1),
+            Some(0),
+            "samples keep their true indices"
+        );
     }
 
     #[test]
     fn live_source_drops_when_the_dsp_is_slow_and_counts_exactly() {
-        let src = Counting { n: 200_000, block: 1000, pos: 0, skip_at: None, live: true };
-        let cfg = PipelineConfig { ring_samples: 2000, chunk_samples: 1000, realtime: false };
+        let src = Counting {
+            n: 200_000,
+            block: 1000,
+            pos: 0,
+            skip_at: None,
+            live: true,
+        };
+        let cfg = PipelineConfig {
+            ring_samples: 2000,
+            chunk_samples: 1000,
+            realtime: false,
+        };
         let (outs, gaps, s) = collect(src, cfg, true);
         assert!(!gaps.is_empty(), "a slow DSP behind a small ring must drop");
         let processed: u64 = outs[..outs.len() - 1].iter().map(|o| o.1 as u64).sum();
         let dropped: u64 = gaps.iter().map(|g| g.count).sum();
-        assert_eq!(processed + dropped, 200_000, "every sample is processed or counted");
+        assert_eq!(
+            processed + dropped,
+            200_000,
+            "every sample is processed or counted"
+        );
         assert_eq!(s.samples_dropped, dropped);
         assert!(gaps.iter().all(|g| g.cause == GapCause::RingFull));
         assert_eq!(outs.last().map(|o| o.1), Some(0));

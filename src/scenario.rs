@@ -191,13 +191,11 @@ fn generate(kind: &str, cfg: &toml::Table, rng: &mut ChaCha8Rng) -> Result<Gener
         "nprach" => config::<synth::nprach::NprachConfig>(cfg)?
             .generate()?
             .into(),
-        "npusch" => config::<synth::npusch::NpuschConfig>(cfg)?
-            .generate(rng)?
-            .into(),
+        "npusch" => {
+            synth::npusch::generate(&config::<synth::npusch::NpuschConfig>(cfg)?, rng)?.into()
+        }
         "prach" => config::<synth::prach::PrachConfig>(cfg)?.generate()?.into(),
-        "pusch" => config::<synth::pusch::PuschConfig>(cfg)?
-            .generate(rng)?
-            .into(),
+        "pusch" => synth::pusch::generate(&config::<synth::pusch::PuschConfig>(cfg)?, rng)?.into(),
         "cw" => config::<interferer::CwConfig>(cfg)?.generate()?.into(),
         "chirp" => config::<interferer::ChirpConfig>(cfg)?.generate()?.into(),
         "noise" => config::<interferer::NoiseBurstConfig>(cfg)?
@@ -251,7 +249,10 @@ impl Scenario {
             );
         }
         if !(c.duration_s > 0.0 && c.duration_s <= 3600.0) {
-            bail!("capture.duration_s = {} is outside (0, 3600] s", c.duration_s);
+            bail!(
+                "capture.duration_s = {} is outside (0, 3600] s",
+                c.duration_s
+            );
         }
         if let Some(n) = c.noise_dbfs {
             if !(-200.0..=0.0).contains(&n) {
@@ -266,7 +267,11 @@ impl Scenario {
         self.validate()?;
         let fs = self.capture.sample_rate;
         let total_samples = (self.capture.duration_s * fs).round() as u64;
-        let noise_power = self.capture.noise_dbfs.map(impair::db_to_lin).unwrap_or(0.0);
+        let noise_power = self
+            .capture
+            .noise_dbfs
+            .map(impair::db_to_lin)
+            .unwrap_or(0.0);
         let mut events = Vec::new();
         let mut truth = Vec::new();
         for (ei, e) in self.emitters.iter().enumerate() {
@@ -323,7 +328,9 @@ impl Scenario {
                     );
                 }
                 let power = match level {
-                    Level::Snr(s) => impair::signal_power_for_snr(noise_power, fs, s, g.snr_bandwidth_hz),
+                    Level::Snr(s) => {
+                        impair::signal_power_for_snr(noise_power, fs, s, g.snr_bandwidth_hz)
+                    }
                     Level::Dbfs(p) => impair::db_to_lin(p),
                 };
                 let snr_own = if noise_power > 0.0 {
@@ -367,7 +374,9 @@ impl Scenario {
                     start_sample,
                     shift_hz,
                     amplitude: power.sqrt(),
-                    render_end: end + (paths.iter().map(|p| p.delay_s).fold(0.0, f64::max) * fs).ceil() as i64 + 1,
+                    render_end: end
+                        + (paths.iter().map(|p| p.delay_s).fold(0.0, f64::max) * fs).ceil() as i64
+                        + 1,
                     paths,
                     first,
                 });

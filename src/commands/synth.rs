@@ -51,13 +51,26 @@ pub struct SynthSummary {
 
 impl std::fmt::Display for SynthSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kinds: Vec<String> = self.per_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        writeln!(f, "wrote {} ({} samples)", self.meta_path.display(), self.samples)?;
+        let kinds: Vec<String> = self
+            .per_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        writeln!(
+            f,
+            "wrote {} ({} samples)",
+            self.meta_path.display(),
+            self.samples
+        )?;
         write!(
             f,
             "truth {}: {}",
             self.truth_path.display(),
-            if kinds.is_empty() { "no bursts".to_string() } else { kinds.join(", ") }
+            if kinds.is_empty() {
+                "no bursts".to_string()
+            } else {
+                kinds.join(", ")
+            }
         )?;
         if self.clipped > 0 {
             write!(
@@ -98,8 +111,12 @@ pub fn synthesize(scenario: &Scenario, text: &str, base: &Path) -> Result<SynthS
                 .unwrap_or_else(|| "ciot-sweep synthetic recording".into()),
         );
         g.hw = Some("simulated (ciot-sweep synth: TS 36.211 waveforms, AWGN)".into());
-        g.extra.insert("ciot:generator".into(), format!("ciot-sweep synth {}", env!("CARGO_PKG_VERSION")).into());
-        g.extra.insert("ciot:seed".into(), scenario.capture.seed.into());
+        g.extra.insert(
+            "ciot:generator".into(),
+            format!("ciot-sweep synth {}", env!("CARGO_PKG_VERSION")).into(),
+        );
+        g.extra
+            .insert("ciot:seed".into(), scenario.capture.seed.into());
         g.extra.insert("ciot:scenario".into(), text.into());
     }
     let mut cap = SigmfCapture::new(0);
@@ -120,7 +137,10 @@ pub fn synthesize(scenario: &Scenario, text: &str, base: &Path) -> Result<SynthS
         }
         let label = match r.params.get("interferer").and_then(|v| v.as_str()) {
             Some(i) => format!("interferer:{i}"),
-            None => serde_json::to_value(r.kind)?.as_str().unwrap_or("unknown").to_string(),
+            None => serde_json::to_value(r.kind)?
+                .as_str()
+                .unwrap_or("unknown")
+                .to_string(),
         };
         *per_kind.entry(label.clone()).or_insert(0) += 1;
         w.add_annotation(annotation(r, &label, scenario.capture.center_freq));
@@ -151,15 +171,19 @@ fn annotation(r: &DetectionRecord, label: &str, centre: Option<f64>) -> SigmfAnn
     a.freq_upper_edge = Some(c + r.bandwidth_hz / 2.0);
     a.label = Some(label.to_string());
     a.comment = Some("ground truth (synthesised); never used for detection".into());
-    a.kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(String::from));
-    a.tech = serde_json::to_value(r.tech).ok().and_then(|v| v.as_str().map(String::from));
+    a.kind = serde_json::to_value(r.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from));
+    a.tech = serde_json::to_value(r.tech)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from));
     a.params = Some(serde_json::Value::Object(r.params.clone()));
     a
 }
 
 /// `BASE.truth.jsonl` for an output base (with or without a SigMF extension).
 pub fn truth_path(base: &Path) -> PathBuf {
-    let b = crate::iq::sigmf_base(base);
+    let b = crate::iq::sigmf::sigmf_base(base);
     let mut s = b.into_os_string();
     s.push(".truth.jsonl");
     PathBuf::from(s)
@@ -175,8 +199,10 @@ pub fn write_jsonl(path: &Path, records: &[DetectionRecord]) -> Result<()> {
         serde_json::to_writer(&mut f, r)?;
         f.write_all(b"\n")?;
     }
-    f.flush().with_context(|| format!("writing {}", tmp.display()))?;
+    f.flush()
+        .with_context(|| format!("writing {}", tmp.display()))?;
     drop(f);
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }

@@ -10,6 +10,22 @@
 //! every 36.211 length is a whole number of samples; the application resamples other rates.
 
 use crate::synth::{Kind, Tech};
+use num_complex::Complex32;
+
+/// A streaming detector, as the application's scanner drives it (rtl_433's decoder table:
+/// the scanner iterates a list of these).
+pub trait Detector: Send {
+    /// Short name (`energy`, `nprach`, `prach`...), used in `--stats`.
+    fn name(&self) -> &'static str;
+    /// Processes samples `first_sample ..` (a jump in `first_sample` is a gap).
+    fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<Detection>);
+    /// End of stream: emits what is pending.
+    fn finish(&mut self, out: &mut Vec<Detection>);
+    /// Forgets all state (as after a retune).
+    fn reset(&mut self);
+    /// Counters: candidates examined and why they were rejected, by reason.
+    fn stats(&self) -> Vec<(&'static str, u64)>;
+}
 
 /// One detected burst, in the detector's input sample domain.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,232 @@
+//! `ciot-sweep scan INPUT`: replay a recording through the detection pipeline.
+
+use crate::cli::ScanArgs;
+use crate::detectors;
+use crate::iq::{IqBlock, IqInput, IqReader, SampleFormat};
+use crate::pipeline::{self, Event, PipelineConfig, Source};
+use crate::record::DetectionRecord;
+use crate::scan::{CaptureContext, Scanner};
+use anyhow::{Context, Result};
+use ciot_dsp::synth::Kind;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Samples read per block.
+pub const BLOCK: usize = 1 << 16;
+
+/// A file or stdin as a pipeline source.
+pub struct FileSource {
+    reader: IqReader,
+    fs: f64,
+}
+
+impl FileSource {
+    /// Wraps an opened reader.
+    pub fn new(reader: IqReader, fs: f64) -> Self {
+        FileSource { reader, fs }
+    }
+}
+
+impl Source for FileSource {
+    fn read_block(&mut self, block: &mut IqBlock) -> Result<bool> {
+        Ok(self.reader.read_block(block)?)
+    }
+    fn sample_rate_hz(&self) -> f64 {
+        self.fs
+    }
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.reader
+            .warnings()
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    }
+}
+
+/// Opens an input from the command-line arguments.
+pub fn open_input(a: &crate::cli::InputArgs) -> Result<IqInput> {
+    let format = match &a.format {
+        Some(f) => Some(f.parse::<SampleFormat>()?),
+        None => None,
+    };
+    Ok(IqInput::open(&a.input, format, a.sample_rate, a.frequency)?)
+}
+
+/// Runs the command.
+pub fn run(args: &ScanArgs) -> Result<()> {
+    let input = open_input(&args.input)?;
+    for w in &input.warnings {
+        eprintln!("warning: {w}");
+    }
+    let fs = input.sample_rate_hz;
+    let ctx = CaptureContext {
+        sample_rate_hz: fs,
+        center_freq_hz: input.frequency_hz,
+        start_time: input.start_time,
+    };
+    let dets = detectors::build(fs, args.false_alarms_per_hour)
+        .with_context(|| format!("setting up the detectors for {}", input.data_path.display()))?;
+    let scanner = Scanner::new(dets, ctx, 0.25);
+    let reader = input.reader(BLOCK)?;
+    let total = input.sigmf.as_ref().map(|r| r.num_samples());
+    let source = FileSource::new(reader, fs);
+
+    let mut json: Option<Box<dyn Write>> = match &args.json {
+        Some(p) if p.as_os_str() == "-" => {
+            Some(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))
+        }
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))),
+        None => None,
+    };
+
+    let bar = if !args.quiet && std::io::stderr().is_terminal() {
+        let b = match total {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::new_spinner(),
+        };
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% {msg} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let s = stop.clone();
+        // Ctrl-C: stop reading, finish the pipeline, write the summary and complete outputs.
+        let _ = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed));
+    }
+    let cfg = PipelineConfig {
+        realtime: args.realtime,
+        ..Default::default()
+    };
+    let mut records: Vec<DetectionRecord> = Vec::new();
+    let mut gaps = Vec::new();
+    let t0 = std::time::Instant::now();
+    let (summary, scanner) = pipeline::run(source, scanner, &cfg, stop, |ev| {
+        match ev {
+            Event::Output(r) => {
+                if let Some(w) = json.as_mut() {
+                    serde_json::to_writer(&mut *w, &r)?;
+                    w.write_all(b"\n")?;
+                }
+                records.push(r);
+            }
+            Event::Gap(g) => gaps.push(g),
+            Event::Progress(p) => {
+                if let Some(b) = &bar {
+                    b.set_position(p);
+                    let el = t0.elapsed().as_secs_f64().max(1e-9);
+                    b.set_message(format!("{:.1} MS/s", p as f64 / el / 1e6));
+                }
+            }
+        }
+        Ok(())
+    })
+    .with_context(|| format!("scanning {}", input.data_path.display()))?;
+    if let Some(mut w) = json.take() {
+        w.flush().context("writing the JSON Lines output")?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    // Human summary: stderr, so standard output stays pure JSON Lines with `--json -`.
+    let mut err = std::io::stderr().lock();
+    let dur = summary.samples_processed as f64 / fs;
+    writeln!(
+        err,
+        "{}: {:.3} s at {:.3} MS/s{}; {} detections",
+        input.data_path.display(),
+        dur,
+        fs / 1e6,
+        input
+            .frequency_hz
+            .map(|f| format!(", centre {:.4} MHz", f / 1e6))
+            .unwrap_or_default(),
+        records.len()
+    )?;
+    let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &records {
+        let k = format!(
+            "{}/{}",
+            kind_name(r.kind),
+            serde_json::to_value(r.tech)?.as_str().unwrap_or("?")
+        );
+        *per_kind.entry(k).or_default() += 1;
+    }
+    for (k, n) in &per_kind {
+        writeln!(err, "  {n:5}  {k}")?;
+    }
+    let mut strongest: Vec<&DetectionRecord> = records.iter().collect();
+    strongest.sort_by(|a, b| b.power_dbfs.total_cmp(&a.power_dbfs));
+    if !strongest.is_empty() {
+        writeln!(err, "  strongest:")?;
+        for r in strongest.iter().take(5) {
+            writeln!(
+                err,
+                "    {:>8} {:>7.3} s  {:+9.1} kHz  {:7.1} kHz wide  {:6.1} dBFS  SNR {:5.1} dB",
+                kind_name(r.kind),
+                r.t_start_s,
+                r.freq_offset_hz / 1e3,
+                r.bandwidth_hz / 1e3,
+                r.power_dbfs,
+                r.snr_db
+            )?;
+        }
+    }
+    writeln!(
+        err,
+        "  dropped samples: {} in {} gaps{}",
+        summary.samples_dropped,
+        summary.gaps,
+        gaps.first()
+            .map(|g: &pipeline::Gap| format!(" (first at sample {})", g.first_sample))
+            .unwrap_or_default()
+    )?;
+    writeln!(
+        err,
+        "  processing: {:.1} MS/s ({:.1}x real time){}",
+        summary.samples_processed as f64 / summary.elapsed_s.max(1e-9) / 1e6,
+        dur / summary.elapsed_s.max(1e-9),
+        if summary.interrupted {
+            "; interrupted: outputs cover what was processed"
+        } else {
+            ""
+        }
+    )?;
+    for w in &summary.warnings {
+        writeln!(err, "warning: {w}")?;
+    }
+    if args.stats {
+        writeln!(err, "  detector counters:")?;
+        for (name, counters) in scanner.stats() {
+            let c: Vec<String> = counters.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            writeln!(err, "    {name}: {}", c.join(" "))?;
+        }
+    }
+    Ok(())
+}
+
+/// The `kind` string of the contract.
+pub fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Nprach => "nprach",
+        Kind::Npusch => "npusch",
+        Kind::Prach => "prach",
+        Kind::Pusch => "pusch",
+        Kind::Pucch => "pucch",
+        Kind::Scfdma => "scfdma",
+        Kind::Unknown => "unknown",
+    }
+}

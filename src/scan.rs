@@ -1,0 +1,205 @@
+//! The scanner: runs the table of detectors over the stream, resolves overlaps (a structured
+//! detection claims the energy burst under it) and turns detections into records.
+
+use crate::pipeline::Processor;
+use crate::record::DetectionRecord;
+use chrono::{DateTime, Utc};
+use ciot_dsp::detect::{Detection, Detector};
+use ciot_dsp::impair::lin_to_db;
+use ciot_dsp::synth::Kind;
+use num_complex::Complex32;
+
+/// What the scanner knows of the capture.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureContext {
+    /// Sample rate, Hz.
+    pub sample_rate_hz: f64,
+    /// Centre frequency, Hz, when known.
+    pub center_freq_hz: Option<f64>,
+    /// UTC time of sample 0, when known.
+    pub start_time: Option<DateTime<Utc>>,
+}
+
+/// Runs detectors and resolves their outputs into records, in the order the bursts end.
+pub struct Scanner {
+    detectors: Vec<Box<dyn Detector>>,
+    ctx: CaptureContext,
+    pending: Vec<Detection>,
+    scratch: Vec<Detection>,
+    pos: u64,
+    hold_samples: u64,
+}
+
+impl Scanner {
+    /// A scanner over `detectors`. Detections are held `hold_s` seconds after they end so a
+    /// later, structured detection of the same burst can claim an energy detection.
+    pub fn new(detectors: Vec<Box<dyn Detector>>, ctx: CaptureContext, hold_s: f64) -> Self {
+        Scanner {
+            detectors,
+            hold_samples: (hold_s * ctx.sample_rate_hz).ceil() as u64,
+            ctx,
+            pending: Vec::new(),
+            scratch: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    /// Per-detector reject counters.
+    pub fn stats(&self) -> Vec<(&'static str, Vec<(&'static str, u64)>)> {
+        self.detectors
+            .iter()
+            .map(|d| (d.name(), d.stats()))
+            .collect()
+    }
+
+    fn release(&mut self, all: bool, out: &mut Vec<DetectionRecord>) {
+        resolve_claims(&mut self.pending);
+        self.pending
+            .sort_by_key(|d| (d.sample_end(), d.sample_start));
+        let limit = self.pos.saturating_sub(self.hold_samples);
+        let n = if all {
+            self.pending.len()
+        } else {
+            self.pending
+                .iter()
+                .take_while(|d| d.sample_end() <= limit)
+                .count()
+        };
+        for d in self.pending.drain(..n) {
+            out.push(to_record(&d, &self.ctx));
+        }
+    }
+}
+
+/// Drops every `unknown` detection that a structured detection overlaps in time and frequency.
+pub fn resolve_claims(dets: &mut Vec<Detection>) {
+    let structured: Vec<(u64, u64, f64, f64)> = dets
+        .iter()
+        .filter(|d| d.kind != Kind::Unknown)
+        .map(|d| {
+            (
+                d.sample_start,
+                d.sample_end(),
+                d.freq_offset_hz - d.bandwidth_hz / 2.0,
+                d.freq_offset_hz + d.bandwidth_hz / 2.0,
+            )
+        })
+        .collect();
+    dets.retain(|d| {
+        if d.kind != Kind::Unknown {
+            return true;
+        }
+        let (lo, hi) = (
+            d.freq_offset_hz - d.bandwidth_hz / 2.0,
+            d.freq_offset_hz + d.bandwidth_hz / 2.0,
+        );
+        !structured.iter().any(|&(s, e, flo, fhi)| {
+            s < d.sample_end() && d.sample_start < e && flo < hi && lo < fhi
+        })
+    });
+}
+
+/// Converts a detection to the record of INTERFACES.md.
+pub fn to_record(d: &Detection, ctx: &CaptureContext) -> DetectionRecord {
+    let fs = ctx.sample_rate_hz;
+    let t_start_s = d.sample_start as f64 / fs;
+    DetectionRecord {
+        kind: d.kind,
+        tech: d.tech,
+        sample_start: d.sample_start,
+        sample_len: d.sample_len,
+        t_start_s,
+        duration_s: d.sample_len as f64 / fs,
+        freq_offset_hz: d.freq_offset_hz,
+        freq_hz: ctx.center_freq_hz.map(|f| f + d.freq_offset_hz),
+        bandwidth_hz: d.bandwidth_hz,
+        power_dbfs: if d.power > 0.0 {
+            lin_to_db(d.power)
+        } else {
+            -200.0
+        },
+        snr_db: d.snr_db,
+        score: d.score.clamp(0.0, 1.0),
+        time_utc: ctx.start_time.map(|t0| {
+            (t0 + chrono::Duration::nanoseconds((t_start_s * 1e9).round() as i64))
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        }),
+        emitter: None,
+        params: d.params.clone(),
+    }
+}
+
+impl Processor for Scanner {
+    type Output = DetectionRecord;
+
+    fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<DetectionRecord>) {
+        for det in &mut self.detectors {
+            det.process(first_sample, x, &mut self.scratch);
+        }
+        self.pending.append(&mut self.scratch);
+        self.pos = first_sample + x.len() as u64;
+        self.release(false, out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<DetectionRecord>) {
+        for det in &mut self.detectors {
+            det.finish(&mut self.scratch);
+        }
+        self.pending.append(&mut self.scratch);
+        self.release(true, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ciot_dsp::synth::Tech;
+
+    fn det(kind: Kind, s: u64, l: u64, f: f64, bw: f64) -> Detection {
+        Detection {
+            kind,
+            tech: Tech::Unknown,
+            sample_start: s,
+            sample_len: l,
+            freq_offset_hz: f,
+            bandwidth_hz: bw,
+            power: 1e-3,
+            snr_db: 10.0,
+            score: 1.0,
+            metric: 2.0,
+            params: Default::default(),
+        }
+    }
+
+    #[test]
+    fn structured_detection_claims_overlapping_energy_burst_only() {
+        let mut v = vec![
+            det(Kind::Unknown, 100, 50, 0.0, 50e3),
+            det(Kind::Nprach, 90, 80, 10e3, 45e3),
+            det(Kind::Unknown, 100, 50, 1e6, 50e3),
+            det(Kind::Unknown, 1000, 50, 0.0, 50e3),
+        ];
+        resolve_claims(&mut v);
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().any(|d| d.kind == Kind::Nprach));
+        assert!(v.iter().any(|d| d.freq_offset_hz == 1e6));
+        assert!(v.iter().any(|d| d.sample_start == 1000));
+    }
+
+    #[test]
+    fn record_fields_follow_the_contract() {
+        let ctx = CaptureContext {
+            sample_rate_hz: 1e6,
+            center_freq_hz: Some(847e6),
+            start_time: DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+        };
+        let r = to_record(&det(Kind::Prach, 500_000, 1000, -2e5, 1.05e6), &ctx);
+        assert_eq!(r.t_start_s, 0.5);
+        assert_eq!(r.duration_s, 1e-3);
+        assert_eq!(r.freq_hz, Some(847e6 - 2e5));
+        assert_eq!(r.power_dbfs, -30.0);
+        assert_eq!(r.time_utc.as_deref(), Some("2026-01-01T00:00:00.500000Z"));
+    }
+}
