@@ -243,3 +243,56 @@ fn rendering_does_not_depend_on_chunk_size() {
     assert_eq!(a.len(), b.len());
     assert!(a.iter().zip(&b).all(|(x, y)| (x - y).norm() < 1e-6));
 }
+
+#[test]
+fn every_bundled_scenario_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings/scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("scenario folder") {
+        let p = e.expect("entry").path();
+        if p.extension().and_then(|x| x.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).expect("readable");
+        let plan = Scenario::from_toml(&text, &p.display().to_string())
+            .and_then(|s| s.plan())
+            .unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+        assert!(!plan.truth.is_empty(), "{} has no burst", p.display());
+        n += 1;
+    }
+    assert!(n >= 4, "only {n} scenarios found");
+}
+
+#[test]
+fn hackrf_rates_are_rendered_exactly_without_resampling() {
+    // The same NPRACH at 20 MS/s (not a multiple of 1.92): its first group is a tone at the
+    // frequency the clause gives, starting at the stated sample.
+    for fs in [10e6, 20e6] {
+        let text = format!(
+            "[capture]\nsample_rate = {fs}\nduration_s = 0.01\nformat = \"cf32_le\"\n\
+             [[emitter]]\nkind = \"nprach\"\nstart_s = 0.001\ncarrier_offset_hz = 1e6\npower_dbfs = -10\n\
+             [emitter.config]\nrepetitions = 1\nn_init = 2\n"
+        );
+        let plan = scenario(&text).plan().expect("plan");
+        let r = plan.truth[0].clone();
+        assert_eq!(r.sample_start, (0.001 * fs) as u64);
+        let mut x = Vec::new();
+        plan.render(1 << 14, |c| {
+            x.extend_from_slice(c);
+            Ok(())
+        })
+        .expect("render");
+        let a = r.sample_start as usize;
+        assert_eq!(x[a - 1].norm(), 0.0);
+        // Group 0 on subcarrier 2: (2 - 23.5) x 3.75 kHz from the carrier at +1 MHz.
+        let want = 1e6 + (2.0 - 23.5) * 3750.0;
+        let n = (1e-3 * fs) as usize;
+        let f: f64 = (a + 1..a + n)
+            .map(|i| (x[i] * x[i - 1].conj()).arg() as f64)
+            .sum::<f64>()
+            / (n - 1) as f64
+            * fs
+            / (2.0 * std::f64::consts::PI);
+        assert!((f - want).abs() < 1.0, "{fs}: {f} vs {want}");
+    }
+}
