@@ -169,63 +169,61 @@ impl SampleFormat {
         );
         match self {
             SampleFormat::Ci8 => {
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                    let re = f32::from(b[0] as i8) * CI8_SCALE;
-                    let im = f32::from(b[1] as i8) * CI8_SCALE;
-                    *o = Complex::new(re, im);
-                }
+                decode_chunks::<2>(bytes, out, |b| {
+                    Complex::new(
+                        f32::from(b[0] as i8) * CI8_SCALE,
+                        f32::from(b[1] as i8) * CI8_SCALE,
+                    )
+                });
                 DecodeStats::default()
             }
             SampleFormat::Cu8 => {
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                    let re = (f32::from(b[0]) - CU8_OFFSET) * CU8_SCALE;
-                    let im = (f32::from(b[1]) - CU8_OFFSET) * CU8_SCALE;
-                    *o = Complex::new(re, im);
-                }
+                decode_chunks::<2>(bytes, out, |b| {
+                    Complex::new(
+                        (f32::from(b[0]) - CU8_OFFSET) * CU8_SCALE,
+                        (f32::from(b[1]) - CU8_OFFSET) * CU8_SCALE,
+                    )
+                });
                 DecodeStats::default()
             }
             SampleFormat::Ci16Le => {
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                    let re = f32::from(i16::from_le_bytes([b[0], b[1]])) * CI16_SCALE;
-                    let im = f32::from(i16::from_le_bytes([b[2], b[3]])) * CI16_SCALE;
-                    *o = Complex::new(re, im);
-                }
+                decode_chunks::<4>(bytes, out, |b| {
+                    Complex::new(
+                        f32::from(i16::from_le_bytes([b[0], b[1]])) * CI16_SCALE,
+                        f32::from(i16::from_le_bytes([b[2], b[3]])) * CI16_SCALE,
+                    )
+                });
                 DecodeStats::default()
             }
             SampleFormat::Cf32Le => {
-                let mut bad = 0usize;
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                decode_chunks::<8>(bytes, out, |b| {
                     let re = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                     let im = f32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-                    let ok = re.is_finite() & im.is_finite();
-                    bad += usize::from(!ok);
-                    *o = if ok {
+                    if re.is_finite() & im.is_finite() {
                         Complex::new(re, im)
                     } else {
-                        Complex::new(0.0, 0.0)
-                    };
+                        Complex::new(f32::NAN, 0.0)
+                    }
+                });
+                // Second, cheap pass: count the marked samples and zero them.
+                let mut stats = DecodeStats::default();
+                for (i, o) in out.iter_mut().enumerate() {
+                    if o.re.is_nan() {
+                        *o = Complex::new(0.0, 0.0);
+                        stats.non_finite += 1;
+                        stats.first_non_finite.get_or_insert(i);
+                    }
                 }
-                let first_non_finite = if bad > 0 {
-                    bytes.chunks_exact(8).position(|b| {
-                        let re = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                        let im = f32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-                        !(re.is_finite() && im.is_finite())
-                    })
-                } else {
-                    None
-                };
-                DecodeStats {
-                    non_finite: bad,
-                    first_non_finite,
-                }
+                stats
             }
         }
     }
 
     /// Converts complex samples (full scale 1.0) to native bytes, rounding to the nearest
     /// code (ties to even) and clipping to the format's range. Returns how many
-    /// samples were clipped (a component outside the range, or NaN, which is written as the
-    /// code for 0). `cf32_le` is written as is and never clips.
+    /// samples were clipped (a component outside the range after rounding, or NaN, which is
+    /// written as the code nearest 0: 0 for the signed formats, 128 for `cu8`). `cf32_le` is
+    /// written as is (NaN included) and never clips.
     ///
     /// # Panics
     /// If `out.len() != samples.len() * self.bytes_per_sample()`.
@@ -239,8 +237,8 @@ impl SampleFormat {
             SampleFormat::Ci8 => {
                 let mut clipped = 0usize;
                 for (s, o) in samples.iter().zip(out.chunks_exact_mut(2)) {
-                    let (re, cr) = quantise(s.re * 128.0, -128.0, 127.0);
-                    let (im, ci) = quantise(s.im * 128.0, -128.0, 127.0);
+                    let (re, cr) = quantise(s.re * 128.0, -128, 127);
+                    let (im, ci) = quantise(s.im * 128.0, -128, 127);
                     o[0] = re as i8 as u8;
                     o[1] = im as i8 as u8;
                     clipped += usize::from(cr | ci);
@@ -250,8 +248,8 @@ impl SampleFormat {
             SampleFormat::Cu8 => {
                 let mut clipped = 0usize;
                 for (s, o) in samples.iter().zip(out.chunks_exact_mut(2)) {
-                    let (re, cr) = quantise(s.re * 128.0 + CU8_OFFSET, 0.0, 255.0);
-                    let (im, ci) = quantise(s.im * 128.0 + CU8_OFFSET, 0.0, 255.0);
+                    let (re, cr) = quantise(s.re * 128.0 + CU8_OFFSET, 0, 255);
+                    let (im, ci) = quantise(s.im * 128.0 + CU8_OFFSET, 0, 255);
                     // NaN quantises to 0, which for cu8 must be the mid code, not code 0.
                     o[0] = if s.re.is_nan() { 128 } else { re as u8 };
                     o[1] = if s.im.is_nan() { 128 } else { im as u8 };
@@ -262,8 +260,8 @@ impl SampleFormat {
             SampleFormat::Ci16Le => {
                 let mut clipped = 0usize;
                 for (s, o) in samples.iter().zip(out.chunks_exact_mut(4)) {
-                    let (re, cr) = quantise(s.re * 32768.0, -32768.0, 32767.0);
-                    let (im, ci) = quantise(s.im * 32768.0, -32768.0, 32767.0);
+                    let (re, cr) = quantise(s.re * 32768.0, -32768, 32767);
+                    let (im, ci) = quantise(s.im * 32768.0, -32768, 32767);
                     o[0..2].copy_from_slice(&(re as i16).to_le_bytes());
                     o[2..4].copy_from_slice(&(im as i16).to_le_bytes());
                     clipped += usize::from(cr | ci);
@@ -281,21 +279,53 @@ impl SampleFormat {
     }
 }
 
-/// 1.5 * 2^23: adding then subtracting it rounds an `f32` of magnitude below 2^22 to the
-/// nearest integer, ties to even, in one IEEE rounding (vectorises without SSE4.1's `round`).
+/// Samples per unrolled step of the decode loops: a fixed-length inner loop is what lets
+/// the compiler vectorise the byte-to-float conversion of interleaved pairs.
+const LANES: usize = 8;
+
+/// Applies `f` to each `B`-byte sample of `bytes`, writing `out`, in unrolled steps of
+/// [`LANES`] samples. The lengths are checked by the caller.
+#[inline(always)]
+fn decode_chunks<const B: usize>(
+    bytes: &[u8],
+    out: &mut [Complex<f32>],
+    f: impl Fn(&[u8]) -> Complex<f32>,
+) {
+    let mut oc = out.chunks_exact_mut(LANES);
+    let mut bc = bytes.chunks_exact(LANES * B);
+    for (o, b) in (&mut oc).zip(&mut bc) {
+        for (k, ok) in o.iter_mut().enumerate() {
+            *ok = f(&b[k * B..k * B + B]);
+        }
+    }
+    for (o, b) in oc
+        .into_remainder()
+        .iter_mut()
+        .zip(bc.remainder().chunks_exact(B))
+    {
+        *o = f(b);
+    }
+}
+
+/// 1.5 * 2^23: for |c| < 2^22, `c + ROUND_MAGIC` is rounded to an integer (ties to even)
+/// in one IEEE rounding, and that integer sits in the low mantissa bits. This vectorises
+/// with plain SSE2 (no `round` instruction, no saturating float-to-int conversion).
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// Rounds `v` (in LSB units) to the nearest integer code (ties to even) and clips it to
 /// `[lo, hi]`; returns the code and whether the rounded value was outside the range (NaN
 /// counts as clipped and gives 0).
 #[inline(always)]
-fn quantise(v: f32, lo: f32, hi: f32) -> (i32, bool) {
-    // Clamping first keeps |c| far below 2^22, where ROUND_MAGIC rounds exactly; NaN stays NaN.
-    let c = v.clamp(lo - 1.0, hi + 1.0);
-    let r = (c + ROUND_MAGIC) - ROUND_MAGIC;
-    let clipped = !(r >= lo && r <= hi);
-    // `as` maps NaN to 0.
-    (r.clamp(lo, hi) as i32, clipped)
+fn quantise(v: f32, lo: i32, hi: i32) -> (i32, bool) {
+    let nan = v.is_nan();
+    let c = if nan { 0.0 } else { v };
+    // Clamp to one code beyond the range (keeps |c| far below 2^22). Plain comparisons
+    // rather than f32::max/min, whose NaN rules cost extra instructions.
+    let (l, h) = (lo as f32 - 1.0, hi as f32 + 1.0);
+    let c = if c < l { l } else { c };
+    let c = if c > h { h } else { c };
+    let q = (c + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC.to_bits() as i32;
+    (q.clamp(lo, hi), nan | (q < lo) | (q > hi))
 }
 
 impl fmt::Display for SampleFormat {
@@ -329,21 +359,21 @@ mod tests {
 
     #[test]
     fn quantise_rounds_ties_to_even_and_flags_clipping() {
-        assert_eq!(quantise(0.49, -128.0, 127.0), (0, false));
-        assert_eq!(quantise(0.5, -128.0, 127.0), (0, false));
-        assert_eq!(quantise(1.5, -128.0, 127.0), (2, false));
-        assert_eq!(quantise(-0.5, -128.0, 127.0), (0, false));
-        assert_eq!(quantise(-2.5, -128.0, 127.0), (-2, false));
-        assert_eq!(quantise(0.499_999_97, -128.0, 127.0), (0, false));
-        assert_eq!(quantise(-1e30, -128.0, 127.0), (-128, true));
-        assert_eq!(quantise(127.49, -128.0, 127.0), (127, false));
-        assert_eq!(quantise(127.5, -128.0, 127.0), (127, true));
-        assert_eq!(quantise(-128.5, -128.0, 127.0), (-128, false));
-        assert_eq!(quantise(-128.51, -128.0, 127.0), (-128, true));
-        assert_eq!(quantise(255.5, 0.0, 255.0), (255, true));
-        assert_eq!(quantise(-0.5, 0.0, 255.0), (0, false));
-        assert_eq!(quantise(-0.51, 0.0, 255.0), (0, true));
-        assert_eq!(quantise(f32::NAN, -128.0, 127.0), (0, true));
-        assert_eq!(quantise(f32::INFINITY, -128.0, 127.0), (127, true));
+        assert_eq!(quantise(0.49, -128, 127), (0, false));
+        assert_eq!(quantise(0.5, -128, 127), (0, false));
+        assert_eq!(quantise(1.5, -128, 127), (2, false));
+        assert_eq!(quantise(-0.5, -128, 127), (0, false));
+        assert_eq!(quantise(-2.5, -128, 127), (-2, false));
+        assert_eq!(quantise(0.499_999_97, -128, 127), (0, false));
+        assert_eq!(quantise(-1e30, -128, 127), (-128, true));
+        assert_eq!(quantise(127.49, -128, 127), (127, false));
+        assert_eq!(quantise(127.5, -128, 127), (127, true));
+        assert_eq!(quantise(-128.5, -128, 127), (-128, false));
+        assert_eq!(quantise(-128.51, -128, 127), (-128, true));
+        assert_eq!(quantise(255.5, 0, 255), (255, true));
+        assert_eq!(quantise(-0.5, 0, 255), (0, false));
+        assert_eq!(quantise(-0.51, 0, 255), (0, true));
+        assert_eq!(quantise(f32::NAN, -128, 127), (0, true));
+        assert_eq!(quantise(f32::INFINITY, -128, 127), (127, true));
     }
 }

@@ -10,7 +10,7 @@
 //!                                    BASE.sigmf-meta (on finish, atomically)
 //! ```
 //!
-//! Samples are `Complex<f32>` at full scale 1.0 for every format (see [`format`]), so a
+//! Samples are `Complex<f32>` at full scale 1.0 for every format (see [`mod@format`]), so a
 //! power in dBFS is relative to the full scale of the input format. Memory is bounded by the
 //! block length whatever the file length. Problems that do not stop reading (a trailing
 //! partial sample, non-finite `cf32` samples, an unparsable capture time) are

@@ -76,7 +76,18 @@ fn si_multiplier(prefix: &str) -> Option<f64> {
 /// the module documentation). Whatever the name does not say is `None`.
 pub fn parse_rtl433_name(path: &Path) -> Rtl433Name {
     let format = SampleFormat::from_path_extension(path);
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    // The name without its extension; a numeric "extension" (`x_832.5M_1.92M` has none)
+    // is part of the name.
+    let numeric_ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.starts_with(|c: char| c.is_ascii_digit()));
+    let stem = if numeric_ext {
+        path.file_name()
+    } else {
+        path.file_stem()
+    };
+    let stem = stem.and_then(|s| s.to_str()).unwrap_or("");
     let mut explicit_freq = None;
     let mut explicit_rate = None;
     // Bare tokens: (value, suffix letter).

@@ -8,8 +8,8 @@
 
 use super::sigmf::{append_ext, sigmf_base, DATA_EXT, META_EXT};
 use super::{
-    validate_sample_rate, IqError, SampleFormat, SigmfAnnotation, SigmfCapture, SigmfGlobal,
-    SigmfMeta,
+    validate_frequency, validate_sample_rate, IqError, SampleFormat, SigmfAnnotation, SigmfCapture,
+    SigmfGlobal, SigmfMeta,
 };
 use num_complex::Complex;
 use sha2::{Digest, Sha512};
@@ -187,7 +187,19 @@ impl SigmfWriter {
         Ok(())
     }
 
-    fn prepared_meta(&self) -> SigmfMeta {
+    /// The metadata to write, checked: frequencies must be finite (serde_json would write a
+    /// non-finite number as `null`, which the schema rejects).
+    fn prepared_meta(&self) -> Result<SigmfMeta, IqError> {
+        for c in &self.meta.captures {
+            if let Some(f) = c.frequency {
+                validate_frequency(&self.meta_path, f)?;
+            }
+        }
+        for a in self.meta.annotations_not_for_detection() {
+            for f in [a.freq_lower_edge, a.freq_upper_edge].into_iter().flatten() {
+                validate_frequency(&self.meta_path, f)?;
+            }
+        }
         let mut meta = self.meta.clone();
         meta.global.datatype = self.format.sigmf_datatype().to_string();
         meta.global.version = Some(super::sigmf::SIGMF_VERSION.to_string());
@@ -197,7 +209,7 @@ impl SigmfWriter {
             meta.captures.push(SigmfCapture::new(0));
         }
         meta.sort_segments();
-        meta
+        Ok(meta)
     }
 
     fn flush_data(&mut self) -> Result<(), IqError> {
@@ -213,7 +225,7 @@ impl SigmfWriter {
     /// replaces it.
     pub fn checkpoint_meta(&mut self) -> Result<(), IqError> {
         self.flush_data()?;
-        let meta = self.prepared_meta();
+        let meta = self.prepared_meta()?;
         write_meta_atomically(&self.meta_path, &meta)
     }
 
@@ -230,7 +242,7 @@ impl SigmfWriter {
                 source,
             })?;
         let sha512 = hex::encode(self.hasher.clone().finalize());
-        let mut meta = self.prepared_meta();
+        let mut meta = self.prepared_meta()?;
         meta.global.sha512 = Some(sha512.clone());
         write_meta_atomically(&self.meta_path, &meta)?;
         Ok(WriteSummary {
