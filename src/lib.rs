@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod record;
 pub mod scan;
 pub mod scenario;
+pub mod score;
