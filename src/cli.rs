@@ -21,6 +21,54 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print what a recording is: format, rate, frequency, duration, level, integrity.
     Info(InfoArgs),
+    /// Measure the detectors: Pd vs SNR, classification, false alarms (fresh-seed synthesis).
+    Eval(EvalArgs),
+}
+
+/// `eval` options.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Output folder for eval.md, eval.json and pd_vs_snr.png.
+    #[arg(long, default_value = "eval-out")]
+    pub out: PathBuf,
+    /// Trials per SNR point.
+    #[arg(long, default_value_t = 20)]
+    pub trials: usize,
+    /// Lowest SNR, dB.
+    #[arg(long, default_value_t = -20.0, allow_hyphen_values = true)]
+    pub snr_min: f64,
+    /// Highest SNR, dB.
+    #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+    pub snr_max: f64,
+    /// SNR step, dB.
+    #[arg(long, default_value_t = 2.0)]
+    pub snr_step: f64,
+    /// Only cases whose name contains this.
+    #[arg(long)]
+    pub case: Option<String>,
+    /// Seconds of noise-only input for the false-alarm measurement.
+    #[arg(long, default_value_t = 60.0)]
+    pub noise_seconds: f64,
+    /// Allowed false alarms per hour per monitored MHz.
+    #[arg(long, default_value_t = 1.0)]
+    pub false_alarms_per_hour: f64,
+    /// Base seed (every trial derives its own).
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+}
+
+impl EvalArgs {
+    /// The options as a command line, to print with the results.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "--trials {} --snr-min {} --snr-max {} --snr-step {} --noise-seconds {} --seed {}",
+            self.trials, self.snr_min, self.snr_max, self.snr_step, self.noise_seconds, self.seed
+        );
+        if let Some(c) = &self.case {
+            s.push_str(&format!(" --case {c}"));
+        }
+        s
+    }
 }
 
 /// Input options shared by the commands that read a recording.

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod detectors;
 pub mod iq;
 pub mod pipeline;
+pub mod plot;
 pub mod record;
 pub mod scan;
 pub mod scenario;

@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => ciot_sweep::commands::synth::run(&a),
         Command::Scan(a) => ciot_sweep::commands::scan::run(&a),
         Command::Info(a) => ciot_sweep::commands::info::run(&a),
+        Command::Eval(a) => ciot_sweep::commands::eval::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
