@@ -143,5 +143,37 @@ fn pipeline_bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, conversion, fft, synth, pipeline_bench);
+fn energy(c: &mut Criterion) {
+    use ciot_dsp::detect::energy::{EnergyDetector, EnergyDetectorConfig};
+    let mut g = c.benchmark_group("detector");
+    g.sample_size(10);
+    for fs in [1.92e6, 15.36e6] {
+        let n = (0.25 * fs) as usize;
+        let mut x = vec![Complex32::new(0.0, 0.0); n];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        impair::add_awgn(&mut x, 1e-3, &mut rng);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(
+            BenchmarkId::new("energy", format!("{:.2}MSps", fs / 1e6)),
+            |b| {
+                b.iter(|| {
+                    let mut d = EnergyDetector::new(EnergyDetectorConfig {
+                        sample_rate_hz: fs,
+                        ..Default::default()
+                    })
+                    .expect("valid");
+                    let mut out = Vec::new();
+                    for (i, chunk) in x.chunks(1 << 16).enumerate() {
+                        d.process((i << 16) as u64, chunk, &mut out);
+                    }
+                    d.finish(&mut out);
+                    out.len()
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, conversion, fft, synth, pipeline_bench, energy);
 criterion_main!(benches);

@@ -6,8 +6,11 @@
 //! the input is cut into blocks; a jump in the stamp is a gap (the detector drops its
 //! partial state across it). Thresholds are set from a requested false-alarm rate.
 //!
-//! Detectors work at an LTE-family sample rate `fs = m x 1.92 MS/s` (m = 1..16), where
-//! every 36.211 length is a whole number of samples; the application resamples other rates.
+//! The structured detectors work at an LTE-family sample rate `fs = m x 1.92 MS/s`
+//! (m = 1..16), where every 36.211 length is a whole number of samples; the energy detector
+//! runs at any rate.
+
+pub mod energy;
 
 use crate::synth::{Kind, Tech};
 use num_complex::Complex32;
@@ -100,6 +103,34 @@ pub fn erlang_threshold(dof: u32, tests: f64, p_fa_total: f64) -> f64 {
         }
     }
     hi
+}
+
+impl Detector for energy::EnergyDetector {
+    fn name(&self) -> &'static str {
+        "energy"
+    }
+    fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<Detection>) {
+        energy::EnergyDetector::process(self, first_sample, x, out)
+    }
+    fn finish(&mut self, out: &mut Vec<Detection>) {
+        energy::EnergyDetector::finish(self, out)
+    }
+    fn reset(&mut self) {
+        energy::EnergyDetector::reset(self)
+    }
+    fn stats(&self) -> Vec<(&'static str, u64)> {
+        let s = energy::EnergyDetector::stats(self);
+        vec![
+            ("candidates", s.candidates),
+            ("emitted", s.emitted),
+            ("rejected_too_short", s.rejected_too_short),
+            ("rejected_below_threshold", s.rejected_below_threshold),
+            ("dropped_no_capacity", s.dropped_no_capacity),
+            ("splits", s.splits),
+            ("gaps", s.gaps),
+            ("nonfinite_samples", s.nonfinite_samples),
+        ]
+    }
 }
 
 #[cfg(test)]
