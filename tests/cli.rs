@@ -1,0 +1,109 @@
+//! The command line as a user meets it: exit codes, `--json -` purity, eval outputs.
+
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ciot-sweep"))
+}
+
+const SCENARIO: &str = r#"
+[capture]
+sample_rate = 1.92e6
+center_freq = 847e6
+duration_s = 0.1
+format = "ci8"
+noise_dbfs = -35.0
+seed = 77
+[[emitter]]
+kind = "noise"
+start_s = 0.04
+snr_db = 10.0
+[emitter.config]
+bandwidth_hz = 600e3
+duration_s = 0.004
+"#;
+
+#[test]
+fn synth_then_scan_with_json_on_stdout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = dir.path().join("s.toml");
+    std::fs::write(&sc, SCENARIO).expect("write");
+    let base = dir.path().join("rec");
+    let o = bin()
+        .args(["synth", sc.to_str().unwrap_or_default(), "--output"])
+        .arg(&base)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta = dir.path().join("rec.sigmf-meta");
+    assert!(meta.is_file());
+    let o = bin()
+        .arg("scan")
+        .arg(&meta)
+        .args(["--json", "-", "--stats"])
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(!lines.is_empty(), "the noise burst is detected");
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("stdout is only JSON Lines");
+        assert!(v["freq_hz"].is_number());
+    }
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("detections") && stderr.contains("energy:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn exit_codes_and_messages_name_the_file() {
+    let o = bin().args(["scan"]).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2), "usage error");
+    let o = bin()
+        .args(["scan", "/nonexistent/capture.sigmf-meta"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/capture.sigmf-meta"));
+    let o = bin()
+        .args(["scan", "/nonexistent/raw.bin", "--sample-rate", "1M"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sample format"));
+}
+
+#[test]
+fn eval_writes_table_json_and_plot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("ev");
+    let o = bin()
+        .args([
+            "eval",
+            "--trials",
+            "1",
+            "--snr-min",
+            "6",
+            "--snr-max",
+            "6",
+            "--noise-seconds",
+            "2",
+            "--case",
+            "pusch_6prb",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("eval.md")).expect("table");
+    assert!(md.contains("| pusch_6prb | 6.0 | 1 |"), "{md}");
+    assert!(md.contains("noise only"));
+    let png = std::fs::read(out.join("pd_vs_snr.png")).expect("plot");
+    assert_eq!(&png[..4], b"\x89PNG");
+    assert!(Path::new(&out.join("eval.json")).is_file());
+}
