@@ -87,9 +87,11 @@ fn eval_writes_table_json_and_plot() {
             "--trials",
             "1",
             "--snr-min",
-            "6",
+            "-4",
             "--snr-max",
             "6",
+            "--snr-step",
+            "10",
             "--noise-seconds",
             "2",
             "--case",
@@ -102,6 +104,7 @@ fn eval_writes_table_json_and_plot() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out.join("eval.md")).expect("table");
     assert!(md.contains("| pusch_6prb | 6.0 | 1 |"), "{md}");
+    assert!(md.contains("| pusch_6prb | -4.0 | 1 |"), "{md}");
     assert!(md.contains("noise only"));
     let png = std::fs::read(out.join("pd_vs_snr.png")).expect("plot");
     assert_eq!(&png[..4], b"\x89PNG");

@@ -205,9 +205,11 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             };
             for t in 0..args.trials {
                 // Fresh seeds, disjoint from every seed the detectors' tests use.
-                let seed = args.seed
+                // TOML integers are i64: keep the seed below 2^63.
+                let seed = (args.seed
                     ^ (0x9e37_79b9 * (t as u64 + 1))
-                    ^ ((snr * 100.0) as i64 as u64) << 20;
+                    ^ (((snr * 100.0) as i64 as u64) << 20))
+                    & 0x7fff_ffff_ffff_ffff;
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let text = format!(
                     "{}[[emitter]]\nsnr_db = {snr}\n{}",
