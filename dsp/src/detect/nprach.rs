@@ -1,0 +1,2054 @@
+//! Blind streaming detector of NB-IoT random-access preambles (NPRACH, TS 36.211 10.1.6),
+//! formats 0 and 1, over the whole input band.
+//!
+//! # What is assumed (and what is not)
+//!
+//! Only what 10.1.6 fixes for every cell (frame structure type 1, Tables 10.1.6.1-1 and
+//! 10.1.6.2-1): a symbol group is one pure tone of `Δf_RA = 3.75 kHz` spacing, phase
+//! continuous over `T_CP + 5 x 8192 Ts` (format 0: 1.4 ms, format 1: 1.6 ms); four groups
+//! make a repetition, back to back; inside a repetition the tone hops by `±1` subcarrier
+//! (group 1, direction by the parity of `ñ(0)`), by `±6` (group 2, up if the index is below
+//! 6) and by `∓1` (group 3), so only four sign patterns exist; repetitions follow each other
+//! without gap (a 40 ms gap after every 64), the first group of every repetition anywhere in
+//! the same 12-subcarrier band. Nothing else is assumed: the carrier may sit at any frequency
+//! (no raster, any LO error), `nprach-SubcarrierOffset`, `n_init`, the cell identity, the
+//! timing and the inter-repetition hop (either convention of `f(i/4)`) are unknown.
+//!
+//! # How it is detected
+//!
+//! ```text
+//!  x --> STFT: rectangular window N = 1/Δf_RA (512 m samples), FFT 4N (937.5 Hz bins),
+//!        hop N/2, phase referenced to the stream origin             (crate::stft)
+//!    --> per-bin noise floor (clipped recursive mean, robust to bursts and carriers)
+//!        and a frequency CFAR that rescales bins inside wideband energy
+//!    --> coherent symbol group: the tone is phase continuous through the group, so J
+//!        consecutive non-overlapping frames (J = 5 format 0, 6 format 1) are summed with a
+//!        phase ramp for three sub-bin offsets (-312.5, 0, +312.5 Hz): 312.5 Hz grid,
+//!        G = |sum|^2 / J, unit-mean exponential on noise
+//!    --> one repetition: S = G0(k) + G1(k ± 4) + G2(k ± 4 ± 24) + G3(k ± 24) on the group
+//!        grid (bins of 937.5 Hz; 4 bins = 1 subcarrier), 4 sign patterns; tested against a
+//!        threshold from the false-alarm budget (Erlang(4) tail)            (window W = 1)
+//!    --> several repetitions (W = 2, 4, 8): per band start b, R = max over the 12 possible
+//!        first subcarriers (each fixes its pattern), pooled over the sub-bin offsets and
+//!        hop pairs; A_W = sum of R over W consecutive repetitions; threshold from the tail
+//!        of a sum of maxima of Erlang(4) (numerical, exponentially tilted convolution)
+//!    --> tracks: threshold crossings on the same repetition grid and band are one track; a
+//!        track reads every later repetition (and the 8 before it) until no crossing for W
+//!        repetitions; the extent is the maximum-sum run of repetitions; checks reject
+//!        energy off the pattern (carriers, wideband bursts) and single-group energy
+//!    --> one Detection per preamble (formats resolved by the larger metric; 64-repetition
+//!        halves joined across the 40 ms gap)
+//! ```
+//!
+//! # What is resolved blindly
+//!
+//! - `format`, `repetitions` (the number of repetitions seen; at low SNR the first or last
+//!   may be lost or one added), timing to about N/8, tone frequencies to about 100 Hz.
+//! - `n_init` is reported as `ñ(0) = n_init mod 12`, the first group's subcarrier in the
+//!   inferred 12-subcarrier band. One repetition shows only the sign pattern, i.e. the parity
+//!   of `ñ(0)` and whether `ñ(0) + s1 < 6`: three values remain (`n_init_candidates`); more
+//!   repetitions narrow the band (all tones must fit in 12 subcarriers with consistent
+//!   patterns) and usually make it unique. `floor(n_init / 12)`, the subcarrier offset and the
+//!   carrier frequency cannot be told apart: only absolute tone frequencies are known. Tones
+//!   of repetitions seen only through the pooled multi-repetition statistic are not resolved
+//!   (params `reps_resolved`); when none is, the band is reported.
+//! - Two UEs in the same band at the same time are reported as one preamble.
+//!
+//! # Thresholds
+//!
+//! The budget `false_alarms_per_hour` (whole input band) is split evenly among the tested
+//! families (formats x windows). A family's threshold is the statistic's noise-only tail at
+//! `budget / effective tests per hour`; the effective number of independent tests per cell
+//! and the effective number of independent maxima in `R` are calibrated constants measured on
+//! white noise (see `examples/nprach_calibrate.rs`).
+
+use super::{erlang_threshold, lte_rate_multiple, Detection};
+use crate::stft::{PhaseReference, Stft, StftConfig, StftError, Window};
+use crate::synth::{Kind, Tech};
+use num_complex::{Complex32, Complex64};
+use rustfft::FftPlanner;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub static DEBUG_HIST: std::sync::Mutex<[u64; 400]> = std::sync::Mutex::new([0; 400]);
+
+/// Formats the detector supports (format 2 of Rel-15 is not implemented).
+pub const SUPPORTED_FORMATS: [u8; 2] = [0, 1];
+
+/// Repetition windows that may be tested.
+pub const WINDOW_REPS: [u32; 4] = [1, 2, 4, 8];
+
+/// Calibrated fraction of the `W = 1` cells (3 sub-bin offsets x bins x 4 patterns x hops)
+/// that count as independent tests (white noise, `examples/nprach_calibrate.rs`).
+pub const EFFECTIVE_TESTS_W1: f64 = 0.55;
+
+/// Calibrated fraction of the `W >= 2` cells (bins x hop pairs) that count as independent
+/// tests.
+pub const EFFECTIVE_TESTS_MULTI: f64 = 0.4;
+
+/// Calibrated number of independent Erlang(4) variables whose maximum models the pooled
+/// per-repetition statistic `R` on noise (12 first subcarriers x 3 offsets x 2 hops,
+/// correlated).
+pub const REP_STAT_MAXIMA: f64 = 48.0;
+
+/// Subcarrier spacing `Δf_RA`, Hz (Table 10.1.6.2-1, formats 0 and 1).
+const SPACING_HZ: f64 = 3750.0;
+/// FFT bins per subcarrier (zero-padding factor).
+const PAD: usize = 4;
+/// Bins of one `±1` hop and one `±6` hop.
+const HOP1: isize = PAD as isize;
+const HOP6: isize = 6 * PAD as isize;
+/// Sub-bin offsets (planes): q = -1, 0, +1 thirds of a bin.
+const PLANES: usize = 3;
+/// Band-start bins a track keeps per repetition (band start within centre - 35 .. - 9).
+const WIN: usize = 27;
+const WIN_BACK: isize = 35;
+/// Hops between a repetition's end and the hop at which a track reads it: late enough for
+/// every crossing of that repetition (within `ASSOC_HOPS`) to have timed the grid.
+const READ_DELAY: i64 = 12;
+/// Live search half-width in hops around the expected repetition end.
+const LIVE_SEARCH: i64 = 3;
+/// Bin tile of the pattern stage (keeps the working set in cache).
+const TILE: usize = 2048;
+/// Halo of the pattern stage tiles: patterns reach -28 .. +28 bins, `R` another 44.
+const HALO_LO: usize = 28;
+const HALO_HI: usize = 72;
+/// Most threshold crossings kept per hop and format (the rest are counted).
+const MAX_HITS_PER_HOP: usize = 128;
+/// Most tracks open at once per format.
+const MAX_TRACKS: usize = 256;
+/// CFAR: guard and window half-widths (bins), activation factor.
+const CFAR_GUARD: usize = 8;
+const CFAR_HALF: usize = 64;
+const CFAR_GAMMA: f32 = 1.5;
+/// Noise floor: half-width of the frequency smoothing, bins.
+const FLOOR_SMOOTH: usize = 8;
+/// Noise floor: samples above `CLIP x floor` are clipped (robust mean).
+const FLOOR_CLIP: f32 = 4.0;
+/// Association tolerance for the centre of a crossing against a track, bins (5 subcarriers).
+const ASSOC_BINS: f64 = 20.0;
+/// Where the extent's per-repetition level sits between the noise mean of R (0) and the
+/// signal level of the best crossing (1).
+const EXTENT_LEVEL: f64 = 0.4;
+/// Association tolerance in time: a crossing within this many hops of a track's repetition
+/// grid belongs to it (the pattern statistic stays above threshold over several hops).
+const ASSOC_HOPS: i64 = 6;
+/// 40 ms gap after every 64 repetitions (10.1.6.1), seconds.
+const GAP_S: f64 = 0.040;
+
+/// Configuration of a [`NprachDetector`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NprachDetectorConfig {
+    /// Input sample rate, `m x 1.92 MS/s` with m = 1..16.
+    pub sample_rate_hz: f64,
+    /// False-alarm budget for the whole input band, per hour of input (noise only). The
+    /// default 1.0 meets the "<= 1 per hour" target at any rate; for a budget per MHz of
+    /// monitored band multiply by `sample_rate_hz / 1e6`.
+    pub false_alarms_per_hour: f64,
+    /// Preamble formats to search: 0 and/or 1.
+    pub formats: Vec<u8>,
+    /// Repetition windows to test, a subset of 1, 2, 4, 8: 1 finds strong single
+    /// repetitions, 8 weak long preambles.
+    pub window_reps: Vec<u32>,
+    /// Time constant of the per-bin noise floor, seconds (0.005 ..= 10).
+    pub noise_time_constant_s: f64,
+    /// Input at the start of the stream (and after a gap) used only to learn the noise
+    /// floor, seconds (0.005 ..= 1).
+    pub warmup_s: f64,
+}
+
+impl Default for NprachDetectorConfig {
+    fn default() -> Self {
+        NprachDetectorConfig {
+            sample_rate_hz: 1.92e6,
+            false_alarms_per_hour: 1.0,
+            formats: vec![0, 1],
+            window_reps: WINDOW_REPS.to_vec(),
+            noise_time_constant_s: 0.07,
+            warmup_s: 0.02,
+        }
+    }
+}
+
+/// An invalid [`NprachDetectorConfig`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NprachConfigError {
+    /// The sample rate is not an LTE-family rate.
+    #[error("sample_rate_hz = {0} is not m x 1.92 MHz with m = 1..16")]
+    SampleRate(f64),
+    /// A format other than 0 or 1.
+    #[error("NPRACH format {0} is not supported (0 and 1 are)")]
+    Format(u8),
+    /// No format to search.
+    #[error("formats is empty")]
+    NoFormats,
+    /// A window other than 1, 2, 4, 8.
+    #[error("window_reps contains {0}; allowed are 1, 2, 4 and 8")]
+    WindowReps(u32),
+    /// No window to test.
+    #[error("window_reps is empty")]
+    NoWindows,
+    /// A false-alarm budget that is not finite and positive.
+    #[error("false_alarms_per_hour = {0} must be finite and > 0")]
+    FalseAlarmRate(f64),
+    /// A noise time constant out of range.
+    #[error("noise_time_constant_s = {0} must be in 0.005 ..= 10")]
+    NoiseTime(f64),
+    /// A warm-up out of range.
+    #[error("warmup_s = {0} must be in 0.005 ..= 1")]
+    Warmup(f64),
+    /// The STFT rejected its configuration (a bug: the detector derives it).
+    #[error("STFT configuration")]
+    Stft(#[source] StftError),
+}
+
+impl NprachDetectorConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), NprachConfigError> {
+        if lte_rate_multiple(self.sample_rate_hz).is_none() {
+            return Err(NprachConfigError::SampleRate(self.sample_rate_hz));
+        }
+        if self.formats.is_empty() {
+            return Err(NprachConfigError::NoFormats);
+        }
+        if let Some(&f) = self.formats.iter().find(|f| !SUPPORTED_FORMATS.contains(f)) {
+            return Err(NprachConfigError::Format(f));
+        }
+        if self.window_reps.is_empty() {
+            return Err(NprachConfigError::NoWindows);
+        }
+        if let Some(&w) = self.window_reps.iter().find(|w| !WINDOW_REPS.contains(w)) {
+            return Err(NprachConfigError::WindowReps(w));
+        }
+        let r = self.false_alarms_per_hour;
+        if !(r.is_finite() && r > 0.0) {
+            return Err(NprachConfigError::FalseAlarmRate(r));
+        }
+        let t = self.noise_time_constant_s;
+        if !(0.005..=10.0).contains(&t) {
+            return Err(NprachConfigError::NoiseTime(t));
+        }
+        let w = self.warmup_s;
+        if !(0.005..=1.0).contains(&w) {
+            return Err(NprachConfigError::Warmup(w));
+        }
+        Ok(())
+    }
+}
+
+/// Counters of what the detector did and why it turned candidates down.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NprachStats {
+    /// Input samples consumed.
+    pub samples: u64,
+    /// STFT frames processed.
+    pub frames: u64,
+    /// Gaps in the input stamps (state dropped).
+    pub gaps: u64,
+    /// Statistic cells compared with a threshold (all families).
+    pub cells_tested: u64,
+    /// Cells at or below their threshold (`cells_tested - crossings`).
+    pub cells_below_threshold: u64,
+    /// Threshold crossings (cells above their threshold).
+    pub crossings: u64,
+    /// Crossings not examined because a hop had too many.
+    pub crossings_dropped: u64,
+    /// Tracks (candidate preambles) opened.
+    pub tracks: u64,
+    /// Tracks not opened because too many were open.
+    pub tracks_dropped: u64,
+    /// Candidates whose best run of repetitions no longer reached the threshold.
+    pub rejected_below_threshold: u64,
+    /// Candidates with energy off the hopping pattern (carriers, wideband bursts).
+    pub rejected_pattern_inconsistent: u64,
+    /// Candidates whose energy sat in one symbol group.
+    pub rejected_single_group: u64,
+    /// Candidates whose energy sat in two groups only (a hypothesis shifted against a
+    /// real preamble).
+    pub rejected_partial_pattern: u64,
+    /// Candidates with no repetition standing out of the noise.
+    pub rejected_too_short: u64,
+    /// Candidates that duplicated a stronger one (other format, same preamble).
+    pub rejected_duplicate: u64,
+    /// Preambles joined across the 40 ms gap after 64 repetitions.
+    pub merged_across_gap: u64,
+    /// Detections emitted.
+    pub detections: u64,
+}
+
+/// Numerical tail of a sum of `w` iid maxima of `k` iid Erlang(4) variables.
+///
+/// The density of one maximum, `k F^{k-1} F'` with `F` the Erlang(4) CDF, is tabulated on a
+/// grid of `DX`, exponentially tilted by `e^{θx}` (so that the far tail becomes the bulk and
+/// keeps its precision), convolved `w` times by FFT and untilted.
+#[derive(Debug, Clone)]
+struct MaxErlangSum {
+    /// `(x, P(sum > x))`, x increasing.
+    tail: Vec<(f64, f64)>,
+    /// Mean and standard deviation of one maximum.
+    mean_one: f64,
+    std_one: f64,
+}
+
+impl MaxErlangSum {
+    const DX: f64 = 0.02;
+    const X_MAX: f64 = 120.0;
+    const THETA: f64 = 0.7;
+
+    fn erlang4_cdf(x: f64) -> f64 {
+        if x <= 0.0 {
+            return 0.0;
+        }
+        if x < 5.0 {
+            // sum_{j >= 4} e^{-x} x^j / j!, no cancellation.
+            let mut term = (-x).exp() * x.powi(4) / 24.0;
+            let mut s = 0.0;
+            let mut j = 4.0;
+            while term > 1e-300 && term > s * 1e-17 {
+                s += term;
+                j += 1.0;
+                term *= x / j;
+            }
+            s
+        } else {
+            1.0 - (-x).exp() * (1.0 + x + x * x / 2.0 + x * x * x / 6.0)
+        }
+    }
+
+    fn new(k: f64, w: u32) -> Self {
+        let n = (Self::X_MAX / Self::DX) as usize;
+        let xs: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) * Self::DX).collect();
+        let mut p: Vec<f64> = xs
+            .iter()
+            .map(|&x| {
+                let f = Self::erlang4_cdf(x);
+                if f <= 0.0 {
+                    return 0.0;
+                }
+                let ln = k.ln() + (k - 1.0) * f.ln() + 3.0 * x.ln() - x - 6f64.ln();
+                ln.exp() * Self::DX
+            })
+            .collect();
+        let tot: f64 = p.iter().sum();
+        p.iter_mut().for_each(|v| *v /= tot);
+        let mean_one: f64 = xs.iter().zip(&p).map(|(x, p)| x * p).sum();
+        let var_one: f64 = xs
+            .iter()
+            .zip(&p)
+            .map(|(x, p)| (x - mean_one).powi(2) * p)
+            .sum();
+        let mut q: Vec<f64> = xs
+            .iter()
+            .zip(&p)
+            .map(|(&x, &p)| p * (Self::THETA * x).exp())
+            .collect();
+        let m: f64 = q.iter().sum();
+        q.iter_mut().for_each(|v| *v /= m);
+        let w = w.max(1) as usize;
+        let len = (w * n).next_power_of_two();
+        let mut planner = FftPlanner::<f64>::new();
+        let fwd = planner.plan_fft_forward(len);
+        let inv = planner.plan_fft_inverse(len);
+        let mut buf: Vec<Complex64> = (0..len)
+            .map(|i| Complex64::new(if i < n { q[i] } else { 0.0 }, 0.0))
+            .collect();
+        fwd.process(&mut buf);
+        for v in buf.iter_mut() {
+            *v = v.powu(w as u32);
+        }
+        inv.process(&mut buf);
+        let cnt = w * (n - 1) + 1;
+        // Masses of the sum at x = (j + w/2) DX, untilted.
+        let ln_mw = w as f64 * m.ln();
+        let mass: Vec<(f64, f64)> = (0..cnt)
+            .map(|j| {
+                let x = (j as f64 + 0.5 * w as f64) * Self::DX;
+                let g = (buf[j].re / len as f64).max(0.0);
+                (x, g * (ln_mw - Self::THETA * x).exp())
+            })
+            .collect();
+        let mut tail = vec![(0.0, 0.0); cnt];
+        let mut acc = 0.0;
+        for j in (0..cnt).rev() {
+            // P(sum > x_j - DX/2): the mass at x_j and above.
+            acc += mass[j].1;
+            tail[j] = (mass[j].0 - 0.5 * Self::DX, acc);
+        }
+        MaxErlangSum {
+            tail,
+            mean_one,
+            std_one: var_one.sqrt(),
+        }
+    }
+
+    /// `P(sum > t)`, log-linear interpolation.
+    fn p_exceed(&self, t: f64) -> f64 {
+        let i = self.tail.partition_point(|&(x, _)| x <= t);
+        if i == 0 {
+            return 1.0;
+        }
+        if i >= self.tail.len() {
+            return 0.0;
+        }
+        let (x0, p0) = self.tail[i - 1];
+        let (x1, p1) = self.tail[i];
+        if p0 <= 0.0 || p1 <= 0.0 {
+            return p1;
+        }
+        (p0.ln() + (p1.ln() - p0.ln()) * (t - x0) / (x1 - x0)).exp()
+    }
+
+    /// Smallest `t` with `P(sum > t) <= p`.
+    fn threshold(&self, p: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0, self.tail.last().map_or(1.0, |t| t.0));
+        for _ in 0..80 {
+            let mid = 0.5 * (lo + hi);
+            if self.p_exceed(mid) > p {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi
+    }
+}
+
+/// Per-format geometry and state.
+#[derive(Debug)]
+struct Fmt {
+    format: u8,
+    /// Frames summed coherently per group.
+    j: usize,
+    /// Hops from each group's window end back from group 3's window end.
+    d: [usize; 4],
+    /// Repetition period, hops.
+    p: i64,
+    /// Repetition length, samples.
+    rep_len: f64,
+    /// Group-3 end minus the end of its coherent window at the best hop, samples.
+    end_adjust: f64,
+    /// G rows: `depth_g` rows of `PLANES x nb`.
+    gring: Vec<f32>,
+    depth_g: usize,
+    /// Pooled per-repetition statistic R, one row (nb) per hop pair.
+    rring: Vec<f32>,
+    depth_r: usize,
+    /// R of the hop pair so far (max over planes and hops).
+    rpair: Vec<f32>,
+    /// Threshold of W = 1 and of each tested W >= 2.
+    t1: Option<f32>,
+    tw: Vec<(u32, f32)>,
+    tracks: Vec<Track>,
+}
+
+/// One threshold crossing.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    /// Repetition end (hop of group 3's last frame).
+    end: i64,
+    /// Centre of the band (W >= 2) or of the pattern's tones (W = 1), bins.
+    centre: f64,
+    w: u32,
+    metric: f64,
+    /// Statistic per repetition (value / W).
+    level: f64,
+}
+
+/// The best repetition hypothesis for one band start, read at full resolution.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cand {
+    /// Pattern statistic S.
+    s: f32,
+    /// First subcarrier in the band, `ñ(0)`.
+    n0: u8,
+    /// Sub-bin plane (0, 1, 2 for -1/3, 0, +1/3 bin).
+    plane: u8,
+    /// Repetition end relative to the expected one, hops.
+    dh: i8,
+    /// Group energies G along the pattern.
+    groups: [f32; 4],
+    /// Mean excess energy (G - 1) of the 12 off-pattern cells (each group's time at the
+    /// other groups' tones).
+    off_excess: f32,
+    /// Estimated tone power (linear, full scale) and noise power per sample.
+    power: f64,
+    noise: f64,
+}
+
+/// What a track read of one repetition at full resolution: the best hypothesis for every
+/// band start of its window, and the interpolated offsets of the overall best.
+#[derive(Debug, Clone)]
+struct LiveRep {
+    cands: [Cand; WIN],
+    best_j: usize,
+    /// Parabolic refinement of the overall best: hops, bins.
+    dt: f64,
+    df: f64,
+}
+
+#[derive(Debug, Clone)]
+struct RepObs {
+    end: i64,
+    ring: [f32; WIN],
+    live: Option<Box<LiveRep>>,
+}
+
+#[derive(Debug, Clone)]
+struct Track {
+    centre: f64,
+    grid: i64,
+    next_read: i64,
+    last_hit_end: i64,
+    first_end: i64,
+    win_lo: isize,
+    obs: Vec<RepObs>,
+    best_metric: f64,
+    best_w: u32,
+    best_level: f64,
+    /// Level of the single-repetition crossing that timed the grid (0: none).
+    anchor_level: f64,
+    /// The grid moved: repetitions read only from the ring are read again.
+    reanchored: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    det: Detection,
+    fmt: usize,
+    start: f64,
+    end: f64,
+    reps: u32,
+    /// Release not before this hop.
+    hold: i64,
+    /// Excess of the pooled repetition statistic over its noise mean, summed over the extent.
+    evidence: f64,
+}
+
+/// The blind NPRACH detector (see the module doc).
+pub struct NprachDetector {
+    cfg: NprachDetectorConfig,
+    stft: Stft,
+    core: Core,
+}
+
+impl std::fmt::Debug for NprachDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NprachDetector")
+            .field("cfg", &self.cfg)
+            .field("stats", &self.core.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct Core {
+    fs: f64,
+    /// Symbol length N = 512 m, hop N/2, bins 4N.
+    n: usize,
+    hop: usize,
+    nb: usize,
+    alpha: f32,
+    warm: i64,
+    wmax: u32,
+    mu0: f64,
+    /// Price of one repetition in the evidence of a hypothesis: the noise mean of R plus
+    /// two standard deviations.
+    rep_penalty: f64,
+    /// `(cos, sin)(2 pi j / 12)`, j = 0..5: the phase ramp of the sub-bin offsets.
+    phase_ramp: [(f32, f32); 6],
+    floor: Vec<f32>,
+    gain: Vec<f32>,
+    /// Normalised spectra (re, im), `depth_x` rows, and the gains applied, `depth_a` rows.
+    xr: Vec<f32>,
+    xi: Vec<f32>,
+    depth_x: usize,
+    aring: Vec<f32>,
+    depth_a: usize,
+    /// Scratch.
+    pw: Vec<f32>,
+    qext: Vec<f32>,
+    prefix: Vec<f32>,
+    rcur: Vec<f32>,
+    st: Vec<f32>,
+    tt: Vec<f32>,
+    rt: Vec<f32>,
+    mt: Vec<f32>,
+    acc: Vec<f32>,
+    hits: Vec<Hit>,
+    fmts: Vec<Fmt>,
+    pending: Vec<Pending>,
+    /// Frames since the stream origin; the next frame's index.
+    h: i64,
+    origin: u64,
+    next_sample: Option<u64>,
+    stats: NprachStats,
+}
+
+/// The four sign patterns (s1, s2): tones of groups 0..3 relative to group 0 are
+/// `0, 4 s1, 4 s1 + 24 s2, 24 s2` bins.
+const PATTERNS: [(isize, isize); 4] = [(1, 1), (1, -1), (-1, 1), (-1, -1)];
+
+fn pattern_offsets(p: usize) -> [isize; 4] {
+    let (s1, s2) = PATTERNS[p];
+    [0, HOP1 * s1, HOP1 * s1 + HOP6 * s2, HOP6 * s2]
+}
+
+/// The sign pattern of a repetition whose first group is at `ñ(0) = n0` (10.1.6.1).
+fn pattern_of(n0: usize) -> usize {
+    let s1 = if n0 % 2 == 0 { 1 } else { -1 };
+    let n1 = n0 as isize + s1;
+    let s2 = if n1 < 6 { 1 } else { -1 };
+    PATTERNS.iter().position(|&p| p == (s1, s2)).unwrap_or(0)
+}
+
+/// Tones of pattern `p` relative to group 0, in subcarriers.
+fn pattern_subcarriers(p: usize) -> [isize; 4] {
+    let o = pattern_offsets(p);
+    [o[0] / HOP1, o[1] / HOP1, o[2] / HOP1, o[3] / HOP1]
+}
+
+impl NprachDetector {
+    /// Builds the detector: plans the STFT, sizes every buffer, computes the thresholds.
+    pub fn new(cfg: NprachDetectorConfig) -> Result<Self, NprachConfigError> {
+        cfg.validate()?;
+        let m = lte_rate_multiple(cfg.sample_rate_hz).unwrap_or(1) as usize;
+        let n = 512 * m;
+        let hop = n / 2;
+        let nb = PAD * n;
+        let stft = Stft::new(StftConfig {
+            window_len: n,
+            fft_len: nb,
+            hop,
+            window: Window::Rectangular,
+            phase_reference: PhaseReference::Stream,
+        })
+        .map_err(NprachConfigError::Stft)?;
+        let fs = cfg.sample_rate_hz;
+        let hops_per_hour = fs / hop as f64 * 3600.0;
+        let mut formats = cfg.formats.clone();
+        formats.sort_unstable();
+        formats.dedup();
+        let mut windows = cfg.window_reps.clone();
+        windows.sort_unstable();
+        windows.dedup();
+        let wmax = windows.iter().copied().max().unwrap_or(1);
+        let families = (formats.len() * windows.len()) as f64;
+        let p_family = cfg.false_alarms_per_hour / families;
+        let t1 = windows.contains(&1).then(|| {
+            let tests = EFFECTIVE_TESTS_W1 * (PLANES * nb * 4) as f64 * hops_per_hour;
+            erlang_threshold(4, tests, p_family) as f32
+        });
+        let tests_multi = EFFECTIVE_TESTS_MULTI * nb as f64 * hops_per_hour / 2.0;
+        let tw: Vec<(u32, f32)> = windows
+            .iter()
+            .filter(|&&w| w >= 2)
+            .map(|&w| {
+                let d = MaxErlangSum::new(REP_STAT_MAXIMA, w);
+                (w, d.threshold(p_family / tests_multi) as f32)
+            })
+            .collect();
+        let one = MaxErlangSum::new(REP_STAT_MAXIMA, 1);
+        let mu0 = one.mean_one;
+        let rep_penalty = one.mean_one + 2.0 * one.std_one;
+        let jmax = formats
+            .iter()
+            .map(|&f| if f == 0 { 5 } else { 6 })
+            .max()
+            .unwrap_or(6);
+        let mut fmts = Vec::new();
+        let mut dmax = 0;
+        for &f in &formats {
+            let (j, d, p) = if f == 0 {
+                (5, [31, 21, 10, 0], 42)
+            } else {
+                (6, [36, 24, 12, 0], 48)
+            };
+            dmax = dmax.max(d[0]);
+            let depth_g = d[0] + 2 * READ_DELAY as usize + 2;
+            let p_dec = p / 2;
+            let depth_r = 8 * p_dec + 6;
+            let rep_len = 4.0 * (if f == 0 { 2688.0 } else { 3072.0 }) * m as f64;
+            fmts.push(Fmt {
+                format: f,
+                j,
+                d,
+                p: p as i64,
+                rep_len,
+                end_adjust: if f == 0 { n as f64 / 8.0 } else { 0.0 },
+                gring: vec![0.0; depth_g * PLANES * (nb + HALO_LO + HALO_HI)],
+                depth_g,
+                rring: vec![0.0; depth_r * nb],
+                depth_r,
+                rpair: vec![0.0; nb],
+                t1,
+                tw: tw.clone(),
+                tracks: Vec::new(),
+            });
+        }
+        let depth_x = 2 * (jmax - 1) + 1;
+        let depth_a = dmax + 2 * READ_DELAY as usize + 2 * (jmax - 1) + 3;
+        let frames_per_s = fs / hop as f64;
+        let alpha = (1.0 / (cfg.noise_time_constant_s * frames_per_s)).min(0.5) as f32;
+        let warm = ((cfg.warmup_s * frames_per_s).ceil() as i64).max(2 * jmax as i64);
+        let tl = TILE.min(nb);
+        let core = Core {
+            fs,
+            n,
+            hop,
+            nb,
+            alpha,
+            warm,
+            wmax,
+            mu0,
+            rep_penalty,
+            phase_ramp: std::array::from_fn(|j| {
+                let a = 2.0 * std::f64::consts::PI * j as f64 / 12.0;
+                (a.cos() as f32, a.sin() as f32)
+            }),
+            floor: vec![0.0; nb],
+            gain: vec![0.0; nb],
+            xr: vec![0.0; depth_x * nb],
+            xi: vec![0.0; depth_x * nb],
+            depth_x,
+            aring: vec![0.0; depth_a * nb],
+            depth_a,
+            pw: vec![0.0; nb],
+            qext: vec![0.0; nb + 2 * (CFAR_GUARD + CFAR_HALF)],
+            prefix: vec![0.0; nb + 2 * (CFAR_GUARD + CFAR_HALF) + 1],
+            rcur: vec![0.0; nb],
+            st: vec![0.0; 4 * (tl + 44)],
+            tt: vec![0.0; 4 * (tl + 28)],
+            rt: vec![0.0; tl],
+            mt: vec![0.0; tl],
+            acc: vec![0.0; nb],
+            hits: Vec::with_capacity(MAX_HITS_PER_HOP),
+            fmts,
+            pending: Vec::new(),
+            h: 0,
+            origin: 0,
+            next_sample: None,
+            stats: NprachStats::default(),
+        };
+        Ok(NprachDetector { cfg, stft, core })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NprachDetectorConfig {
+        &self.cfg
+    }
+
+    /// Counters since construction or [`NprachDetector::reset`].
+    pub fn stats(&self) -> &NprachStats {
+        &self.core.stats
+    }
+
+    /// Threshold of each tested family as `(format, window, threshold)`; the statistic is
+    /// in units of the per-bin noise energy (see the module doc).
+    pub fn thresholds(&self) -> Vec<(u8, u32, f64)> {
+        let mut v = Vec::new();
+        for f in &self.core.fmts {
+            if let Some(t) = f.t1 {
+                v.push((f.format, 1, t as f64));
+            }
+            for &(w, t) in &f.tw {
+                v.push((f.format, w, t as f64));
+            }
+        }
+        v
+    }
+
+    /// Consumes a block whose first sample has stamp `first_sample`; detections whose
+    /// preamble is complete are appended to `out`. A stamp that does not follow the previous
+    /// block is a gap: what is pending is emitted and all state is dropped.
+    pub fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<Detection>) {
+        if let Some(s) = self.core.next_sample {
+            if s != first_sample {
+                self.core.stats.gaps += 1;
+                self.core.flush(out);
+                self.core.clear();
+                self.stft.reset();
+            }
+        }
+        if self.core.next_sample.is_none() {
+            self.core.origin = first_sample;
+        }
+        self.core.next_sample = Some(first_sample + x.len() as u64);
+        self.core.stats.samples += x.len() as u64;
+        let core = &mut self.core;
+        self.stft
+            .process(first_sample, x, |f| core.frame(f.spectrum, out));
+    }
+
+    /// Ends the stream: every open candidate is decided and emitted; the next block starts a
+    /// new stream.
+    pub fn finish(&mut self, out: &mut Vec<Detection>) {
+        self.core.flush(out);
+        self.core.clear();
+        self.stft.reset();
+    }
+
+    /// Drops all state and counters.
+    pub fn reset(&mut self) {
+        self.core.clear();
+        self.core.stats = NprachStats::default();
+        self.stft.reset();
+    }
+}
+
+fn wrap(i: isize, n: usize) -> usize {
+    i.rem_euclid(n as isize) as usize
+}
+
+/// Circular difference `a - b` in `(-n/2, n/2]`.
+fn cdiff(a: f64, b: f64, n: usize) -> f64 {
+    let n = n as f64;
+    let d = (a - b).rem_euclid(n);
+    if d > n / 2.0 {
+        d - n
+    } else {
+        d
+    }
+}
+
+/// Offset of the vertex of the parabola through (-1, a), (0, b), (1, c), clamped to ±0.5.
+fn parabolic(a: f64, b: f64, c: f64) -> f64 {
+    let den = a - 2.0 * b + c;
+    if den >= 0.0 {
+        return 0.0;
+    }
+    (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+}
+
+impl Core {
+    /// Forgets the stream (keeps the counters).
+    fn clear(&mut self) {
+        self.floor.iter_mut().for_each(|v| *v = 0.0);
+        self.xr.iter_mut().for_each(|v| *v = 0.0);
+        self.xi.iter_mut().for_each(|v| *v = 0.0);
+        self.aring.iter_mut().for_each(|v| *v = 0.0);
+        for f in &mut self.fmts {
+            f.gring.iter_mut().for_each(|v| *v = 0.0);
+            f.rring.iter_mut().for_each(|v| *v = 0.0);
+            f.tracks.clear();
+        }
+        self.pending.clear();
+        self.h = 0;
+        self.next_sample = None;
+    }
+
+    /// Decides every open track and releases every pending detection.
+    fn flush(&mut self, out: &mut Vec<Detection>) {
+        for fi in 0..self.fmts.len() {
+            let tracks = std::mem::take(&mut self.fmts[fi].tracks);
+            for t in tracks {
+                self.finalize(fi, t);
+            }
+        }
+        self.release(i64::MAX, out);
+    }
+
+    fn bins_hz(&self) -> f64 {
+        self.fs / self.nb as f64
+    }
+
+    fn frame(&mut self, spec: &[Complex32], out: &mut Vec<Detection>) {
+        let h = self.h;
+        self.stats.frames += 1;
+        self.normalise(spec, h);
+        if h >= 2 * 5 {
+            self.coherent(h);
+        }
+        for fi in 0..self.fmts.len() {
+            self.patterns(fi, h);
+            self.tracks_step(fi, h);
+        }
+        self.release(h, out);
+        self.stats.cells_below_threshold =
+            self.stats.cells_tested.saturating_sub(self.stats.crossings);
+        self.h += 1;
+    }
+
+    /// Noise floor, CFAR and normalisation of frame `h` into the rings.
+    #[inline(never)]
+    fn normalise(&mut self, spec: &[Complex32], h: i64) {
+        let nb = self.nb;
+        let spec = &spec[..nb];
+        // Gains from the floor before this frame (causal): the larger of the bin's own floor
+        // and its mean over +-FLOOR_SMOOTH bins. The noise spectrum is smooth, so the mean is
+        // the better estimate; the max keeps a carrier's own bins at the carrier's level and
+        // removes the harmful (low) side of the estimation noise.
+        {
+            const S: usize = FLOOR_SMOOTH;
+            self.qext[S..S + nb].copy_from_slice(&self.floor);
+            self.qext.copy_within(nb..nb + S, 0);
+            self.qext.copy_within(S..2 * S, S + nb);
+            self.prefix[0] = 0.0;
+            let mut acc = 0.0f32;
+            for (pre, &q) in self.prefix[1..nb + 2 * S + 1].iter_mut().zip(&self.qext) {
+                acc += q;
+                *pre = acc;
+            }
+            let inv = 1.0 / (2 * S + 1) as f32;
+            let hi = &self.prefix[2 * S + 1..2 * S + 1 + nb];
+            let lo = &self.prefix[..nb];
+            for (((g, &f), &a), &b) in self.gain.iter_mut().zip(&self.floor).zip(hi).zip(lo) {
+                let m = (a - b) * inv;
+                let f = if m > f { m } else { f };
+                *g = if f > 0.0 { 1.0 / f.sqrt() } else { 0.0 };
+            }
+        }
+        for (p, s) in self.pw.iter_mut().zip(spec) {
+            *p = s.re * s.re + s.im * s.im;
+        }
+        // Floor update: plain mean for the first frames, then a clipped recursive mean whose
+        // fixed point is the mean of an exponential variable (E[min(p, c m)] = m (1 - e^-c)).
+        let a = self.alpha.max(1.0 / (h as f32 + 1.0));
+        if h < 16 {
+            for (f, &p) in self.floor.iter_mut().zip(&self.pw) {
+                *f += a * (p - *f);
+            }
+        } else {
+            let corr = 1.0 / (1.0 - (-FLOOR_CLIP).exp());
+            for (f, &p) in self.floor.iter_mut().zip(&self.pw) {
+                let lim = FLOOR_CLIP * *f;
+                let c = if p < lim { p } else { lim };
+                *f += a * (c * corr - *f);
+            }
+        }
+        // CFAR on the normalised powers: circular extension, prefix sums, window sums.
+        const W: usize = CFAR_GUARD + CFAR_HALF;
+        {
+            let q = &mut self.qext[W..W + nb];
+            for ((q, &p), &g) in q.iter_mut().zip(&self.pw).zip(&self.gain) {
+                *q = p * g * g;
+            }
+        }
+        self.qext.copy_within(nb..nb + W, 0);
+        self.qext.copy_within(W..2 * W, W + nb);
+        self.prefix[0] = 0.0;
+        let mut acc = 0.0f32;
+        for (pre, &q) in self.prefix[1..].iter_mut().zip(&self.qext) {
+            acc += q;
+            *pre = acc;
+        }
+        let inv_cells = 1.0 / (2 * CFAR_HALF) as f32;
+        let pre = &self.prefix;
+        // L_k = sum over bins k-W..k-G-1 and k+G+1..k+W (prefix index = W + bin).
+        let l_lo_hi = &pre[W - CFAR_GUARD..W - CFAR_GUARD + nb];
+        let l_lo_lo = &pre[0..nb];
+        let r_hi = &pre[2 * W + 1..2 * W + 1 + nb];
+        let r_lo = &pre[W + CFAR_GUARD + 1..W + CFAR_GUARD + 1 + nb];
+        for (((((o, &a), &b), &c), &d), &g) in self
+            .pw
+            .iter_mut()
+            .zip(l_lo_hi)
+            .zip(l_lo_lo)
+            .zip(r_hi)
+            .zip(r_lo)
+            .zip(&self.gain)
+        {
+            let l = ((a - b) + (c - d)) * inv_cells;
+            let s = if l > CFAR_GAMMA {
+                (CFAR_GAMMA / l).sqrt()
+            } else {
+                1.0
+            };
+            *o = g * s;
+        }
+        let row = (h as usize) % self.depth_x;
+        let arow = (h as usize) % self.depth_a;
+        let xr = &mut self.xr[row * nb..(row + 1) * nb];
+        let xi = &mut self.xi[row * nb..(row + 1) * nb];
+        for (((r, i), s), &g) in xr.iter_mut().zip(xi.iter_mut()).zip(spec).zip(&self.pw) {
+            *r = s.re * g;
+            *i = s.im * g;
+        }
+        self.aring[arow * nb..(arow + 1) * nb].copy_from_slice(&self.pw);
+    }
+
+    /// Coherent group energies of the groups whose window ends at frame `h`.
+    #[inline(never)]
+    fn coherent(&mut self, h: i64) {
+        let nb = self.nb;
+        let dx = self.depth_x as i64;
+        let rows: [usize; 6] =
+            std::array::from_fn(|j| ((h - 10 + 2 * j as i64).rem_euclid(dx)) as usize);
+        let warm = h >= self.warm;
+        let ps = nb + HALO_LO + HALO_HI;
+        for fi in 0..self.fmts.len() {
+            let f = &mut self.fmts[fi];
+            let grow = (h as usize) % f.depth_g;
+            let g = &mut f.gring[grow * PLANES * ps..(grow + 1) * PLANES * ps];
+            if !warm {
+                g.iter_mut().for_each(|v| *v = 0.0);
+                continue;
+            }
+            let (gm, rest) = g.split_at_mut(ps);
+            let (g0, gp) = rest.split_at_mut(ps);
+            let d = HALO_LO..HALO_LO + nb;
+            let xr = &self.xr;
+            let xi = &self.xi;
+            if f.j == 5 {
+                let r: [&[f32]; 5] = std::array::from_fn(|i| &xr[rows[i + 1] * nb..][..nb]);
+                let im: [&[f32]; 5] = std::array::from_fn(|i| &xi[rows[i + 1] * nb..][..nb]);
+                coherent_rows::<5>(
+                    r,
+                    im,
+                    &self.phase_ramp,
+                    &mut gm[d.clone()],
+                    &mut g0[d.clone()],
+                    &mut gp[d.clone()],
+                );
+            } else {
+                let r: [&[f32]; 6] = std::array::from_fn(|i| &xr[rows[i] * nb..][..nb]);
+                let im: [&[f32]; 6] = std::array::from_fn(|i| &xi[rows[i] * nb..][..nb]);
+                coherent_rows::<6>(
+                    r,
+                    im,
+                    &self.phase_ramp,
+                    &mut gm[d.clone()],
+                    &mut g0[d.clone()],
+                    &mut gp[d.clone()],
+                );
+            }
+            if std::env::var_os("NPRACH_DEBUG_G").is_some() && h % 5 == 0 {
+                let mut hist = DEBUG_HIST.lock().unwrap();
+                for &v in &g0[HALO_LO..HALO_LO + nb] {
+                    let i = ((v * 4.0) as usize).min(399);
+                    hist[i] += 1;
+                }
+            }
+            for plane in [gm, g0, gp] {
+                plane.copy_within(nb..nb + HALO_LO, 0);
+                plane.copy_within(HALO_LO..HALO_LO + HALO_HI, HALO_LO + nb);
+            }
+        }
+    }
+
+    /// Plane `plane` of the G row of hop `h`, with its circular halo: bin k is at
+    /// `HALO_LO + k`, bins -HALO_LO .. nb + HALO_HI are valid.
+    fn grow_ext(f: &Fmt, nb: usize, h: i64, plane: usize) -> &[f32] {
+        let ps = nb + HALO_LO + HALO_HI;
+        let r = (h.rem_euclid(f.depth_g as i64)) as usize;
+        let base = r * PLANES * ps + plane * ps;
+        &f.gring[base..base + ps]
+    }
+
+    /// The `nb` bins of plane `plane` of the G row of hop `h`.
+    fn grow(f: &Fmt, nb: usize, h: i64, plane: usize) -> &[f32] {
+        &Self::grow_ext(f, nb, h, plane)[HALO_LO..HALO_LO + nb]
+    }
+
+    /// Pattern statistics of the repetition ending at hop `h`: W = 1 test, pooled R, and the
+    /// W >= 2 tests on hop pairs.
+    #[inline(never)]
+    fn patterns(&mut self, fi: usize, h: i64) {
+        let nb = self.nb;
+        let f = &self.fmts[fi];
+        let ready = h >= self.warm + f.d[0] as i64 + 2 * f.j as i64;
+        if ready {
+            self.rcur_compute(fi, h);
+        } else {
+            self.rcur.iter_mut().for_each(|v| *v = 0.0);
+        }
+        // Pair pooling and the multi-repetition tests.
+        let f = &mut self.fmts[fi];
+        if h % 2 == 0 {
+            f.rpair.copy_from_slice(&self.rcur);
+            return;
+        }
+        max_into(&mut f.rpair, &self.rcur);
+        let hp = h / 2;
+        if ready && std::env::var_os("NPRACH_DEBUG").is_some() {
+            let mut hist = DEBUG_HIST.lock().unwrap();
+            for &v in &f.rpair {
+                let i = ((v * 4.0) as usize).min(399);
+                hist[i] += 1;
+            }
+        }
+        let row = (hp as usize) % f.depth_r;
+        f.rring[row * nb..(row + 1) * nb].copy_from_slice(&f.rpair);
+        if !ready || f.tw.is_empty() {
+            return;
+        }
+        let p_dec = (f.p / 2) as usize;
+        self.acc.copy_from_slice(&f.rpair);
+        let mut wi = 0;
+        for r in 1..self.wmax as usize {
+            let rr = ((hp as usize + f.depth_r * 8) - r * p_dec) % f.depth_r;
+            add_into(&mut self.acc, &f.rring[rr * nb..(rr + 1) * nb]);
+            let w = (r + 1) as u32;
+            while wi < f.tw.len() && f.tw[wi].0 < w {
+                wi += 1;
+            }
+            if wi >= f.tw.len() || f.tw[wi].0 != w {
+                continue;
+            }
+            let t = f.tw[wi].1;
+            self.stats.cells_tested += nb as u64;
+            let cnt = count_above(&self.acc, t);
+            if cnt == 0 {
+                continue;
+            }
+            self.stats.crossings += cnt as u64;
+            for (k, &v) in self.acc.iter().enumerate() {
+                if v > t {
+                    if self.hits.len() >= MAX_HITS_PER_HOP {
+                        self.stats.crossings_dropped += 1;
+                        continue;
+                    }
+                    self.hits.push(Hit {
+                        end: 2 * hp,
+                        centre: (k as f64 + 22.0).rem_euclid(nb as f64),
+                        w,
+                        metric: (v / t) as f64,
+                        level: v as f64 / w as f64,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Per tile and plane: S for the four patterns, the W = 1 test, and R pooled into rcur.
+    #[inline(never)]
+    fn rcur_compute(&mut self, fi: usize, h: i64) {
+        let nb = self.nb;
+        let tl = TILE.min(nb);
+        let slen = tl + 44;
+        let tlen = tl + 28;
+        let f = &self.fmts[fi];
+        let t1 = f.t1;
+        for plane in 0..PLANES {
+            let g: [&[f32]; 4] =
+                std::array::from_fn(|gi| Self::grow_ext(f, nb, h - f.d[gi] as i64, plane));
+            for k0 in (0..nb).step_by(tl) {
+                {
+                    let base = HALO_LO + k0;
+                    let (s_pp, rest) = self.st.split_at_mut(slen);
+                    let (s_pm, rest) = rest.split_at_mut(slen);
+                    let (s_mp, s_mm) = rest.split_at_mut(slen);
+                    pattern_sums(
+                        [s_pp, s_pm, s_mp, &mut s_mm[..slen]],
+                        [g[0], g[1], g[2], g[3]],
+                        base,
+                    );
+                }
+                for p in 0..4 {
+                    let s = &self.st[p * slen..(p + 1) * slen];
+                    max3(
+                        &mut self.tt[p * tlen..(p + 1) * tlen],
+                        &s[0..tlen],
+                        &s[8..8 + tlen],
+                        &s[16..16 + tlen],
+                    );
+                }
+                let st: [&[f32]; 4] = std::array::from_fn(|p| &self.st[p * slen..p * slen + tl]);
+                let tt: [&[f32]; 4] = std::array::from_fn(|p| &self.tt[p * tlen..(p + 1) * tlen]);
+                max4(
+                    &mut self.rt,
+                    &tt[0][0..tl],
+                    &tt[1][24..24 + tl],
+                    &tt[2][4..4 + tl],
+                    &tt[3][28..28 + tl],
+                );
+                let rc = &mut self.rcur[k0..k0 + tl];
+                if plane == 0 {
+                    rc.copy_from_slice(&self.rt);
+                } else {
+                    max_into(rc, &self.rt);
+                }
+                let Some(t) = t1 else { continue };
+                max4(&mut self.mt, st[0], st[1], st[2], st[3]);
+                self.stats.cells_tested += 4 * tl as u64;
+                if count_above(&self.mt, t) == 0 {
+                    continue;
+                }
+                for i in 0..tl {
+                    if self.mt[i] <= t {
+                        continue;
+                    }
+                    for (p, s) in st.iter().enumerate() {
+                        let v = s[i];
+                        if v <= t {
+                            continue;
+                        }
+                        self.stats.crossings += 1;
+                        if self.hits.len() >= MAX_HITS_PER_HOP {
+                            self.stats.crossings_dropped += 1;
+                            continue;
+                        }
+                        let (ps1, ps2) = PATTERNS[p];
+                        let tone0 = (k0 + i) as f64 + (plane as f64 - 1.0) / 3.0;
+                        let centre = tone0 + (2 * ps1 + 12 * ps2) as f64;
+                        self.hits.push(Hit {
+                            end: h,
+                            centre: centre.rem_euclid(nb as f64),
+                            w: 1,
+                            metric: (v / t) as f64,
+                            level: v as f64,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// S of pattern `p` with group 0 at (`k`, `plane`), repetition ending at hop `end`.
+    fn s_at(&self, fi: usize, end: i64, k: isize, plane: usize, p: usize) -> f32 {
+        let f = &self.fmts[fi];
+        let o = pattern_offsets(p);
+        (0..4)
+            .map(|g| Self::grow(f, self.nb, end - f.d[g] as i64, plane)[wrap(k + o[g], self.nb)])
+            .sum()
+    }
+
+    /// Value at a fine position u = 3 k + plane - 1 (312.5 Hz grid).
+    fn s_fine(&self, fi: usize, end: i64, u: isize, p: usize) -> f32 {
+        let v = u + 1;
+        let k = v.div_euclid(3);
+        let plane = v.rem_euclid(3) as usize;
+        self.s_at(fi, end, k, plane, p)
+    }
+
+    /// Associates this hop's crossings, reads due repetitions, decides expired tracks.
+    fn tracks_step(&mut self, fi: usize, h: i64) {
+        let hits = std::mem::take(&mut self.hits);
+        let nb = self.nb;
+        for hit in &hits {
+            let p = self.fmts[fi].p;
+            let found = self.fmts[fi].tracks.iter().position(|t| {
+                let dc = cdiff(hit.centre, t.centre, nb).abs();
+                let dt = (hit.end - t.grid).rem_euclid(p);
+                let dt = dt.min(p - dt);
+                dc <= ASSOC_BINS
+                    && dt <= ASSOC_HOPS
+                    && hit.end >= t.first_end - p
+                    && hit.end <= t.last_hit_end + (self.wmax as i64 + 2) * p
+            });
+            match found {
+                Some(i) => {
+                    let t = &mut self.fmts[fi].tracks[i];
+                    let rep_end =
+                        t.grid + ((hit.end - t.grid) as f64 / p as f64).round() as i64 * p;
+                    t.last_hit_end = t.last_hit_end.max(rep_end);
+                    if hit.metric > t.best_metric {
+                        t.best_metric = hit.metric;
+                        t.best_w = hit.w;
+                        t.best_level = hit.level;
+                    }
+                    // Single-repetition crossings time the grid best; re-anchor on the
+                    // strongest (repetitions already read keep their ends).
+                    if hit.w == 1 && hit.level > t.anchor_level {
+                        t.anchor_level = hit.level;
+                        let shift = hit.end - rep_end;
+                        if shift != 0 {
+                            t.grid += shift;
+                            t.next_read += shift;
+                            t.reanchored = true;
+                        }
+                    }
+                }
+                None => {
+                    if self.fmts[fi].tracks.len() >= MAX_TRACKS {
+                        self.stats.tracks_dropped += 1;
+                        continue;
+                    }
+                    self.stats.tracks += 1;
+                    let t = self.open_track(fi, hit, h);
+                    self.fmts[fi].tracks.push(t);
+                }
+            }
+        }
+        let mut hits = hits;
+        hits.clear();
+        self.hits = hits;
+        // Reads.
+        let mut tracks = std::mem::take(&mut self.fmts[fi].tracks);
+        for t in tracks.iter_mut() {
+            if t.reanchored {
+                t.reanchored = false;
+                let p = self.fmts[fi].p;
+                let grid = t.grid;
+                let win_lo = t.win_lo;
+                for o in t.obs.iter_mut() {
+                    let r = ((o.end - grid) as f64 / p as f64).round() as i64;
+                    let end = grid + r * p;
+                    if (end - o.end).abs() > 2 {
+                        // Read around a different time: its full-resolution data no longer
+                        // describes this repetition.
+                        o.live = None;
+                    }
+                    o.end = end;
+                    o.ring = self.ring_values(fi, o.end, win_lo);
+                }
+            }
+            while t.next_read <= h {
+                let end = t.next_read - READ_DELAY;
+                let ob = self.read_rep(fi, t, end, h);
+                t.obs.push(ob);
+                t.next_read += self.fmts[fi].p;
+            }
+        }
+        // Expired tracks.
+        let p = self.fmts[fi].p;
+        let limit = (self.wmax as i64 + 1) * p;
+        let mut keep = Vec::with_capacity(tracks.len());
+        for t in tracks {
+            let last_read = t.next_read - READ_DELAY - p;
+            if last_read - t.last_hit_end >= limit {
+                self.finalize(fi, t);
+            } else {
+                keep.push(t);
+            }
+        }
+        self.fmts[fi].tracks = keep;
+    }
+
+    fn open_track(&self, fi: usize, hit: &Hit, h: i64) -> Track {
+        let f = &self.fmts[fi];
+        let p = f.p;
+        let centre = hit.centre;
+        let win_lo = centre.round() as isize - WIN_BACK;
+        let mut t = Track {
+            centre,
+            grid: hit.end,
+            next_read: hit.end + READ_DELAY,
+            last_hit_end: hit.end,
+            first_end: hit.end,
+            win_lo,
+            obs: Vec::with_capacity(32),
+            best_metric: hit.metric,
+            best_w: hit.w,
+            best_level: hit.level,
+            anchor_level: if hit.w == 1 { hit.level } else { 0.0 },
+            reanchored: false,
+        };
+        // Back-fill the repetitions before, from the pooled ring.
+        let newest = if h % 2 == 1 { h / 2 } else { h / 2 - 1 };
+        for r in (1..=8i64).rev() {
+            let end = hit.end - r * p;
+            let e2 = end.div_euclid(2);
+            if e2 - 1 < 0 || newest - (e2 - 1) >= f.depth_r as i64 - 1 || e2 + 1 > newest {
+                continue;
+            }
+            if 2 * (e2 - 1) < self.warm {
+                continue;
+            }
+            t.obs.push(RepObs {
+                end,
+                ring: self.ring_values(fi, end, win_lo),
+                live: None,
+            });
+            t.first_end = t.first_end.min(end);
+        }
+        t
+    }
+
+    /// Pooled R at the band starts of a track's window, max over the hop pairs around `end`.
+    fn ring_values(&self, fi: usize, end: i64, win_lo: isize) -> [f32; WIN] {
+        let f = &self.fmts[fi];
+        let nb = self.nb;
+        let e2 = end.div_euclid(2);
+        let mut v = [0.0f32; WIN];
+        for row in (e2 - 1)..=(e2 + 1) {
+            if row < 0 {
+                continue;
+            }
+            let r = (row as usize) % f.depth_r;
+            let src = &f.rring[r * nb..(r + 1) * nb];
+            for (i, x) in v.iter_mut().enumerate() {
+                let val = src[wrap(win_lo + i as isize, nb)];
+                if val > *x {
+                    *x = val;
+                }
+            }
+        }
+        v
+    }
+
+    fn read_rep(&self, fi: usize, t: &Track, end: i64, h: i64) -> RepObs {
+        let ring = self.ring_values(fi, end, t.win_lo);
+        let f = &self.fmts[fi];
+        let ready = end - LIVE_SEARCH - 1 >= self.warm + f.d[0] as i64 + 2 * f.j as i64
+            && h - (end - LIVE_SEARCH - 1 - f.d[0] as i64) < f.depth_g as i64;
+        let live = if ready { self.live(fi, t, end) } else { None };
+        RepObs { end, ring, live }
+    }
+
+    /// The repetition ending near `end`, at full resolution: for every band start of the
+    /// track's window the best first subcarrier (which fixes the pattern), sub-bin plane and
+    /// hop, with its group energies, off-pattern energy and power.
+    fn live(&self, fi: usize, t: &Track, end: i64) -> Option<Box<LiveRep>> {
+        let mut rep = Box::new(LiveRep {
+            cands: [Cand::default(); WIN],
+            best_j: 0,
+            dt: 0.0,
+            df: 0.0,
+        });
+        let mut best_s = f32::MIN;
+        for j in 0..WIN {
+            let b = t.win_lo + j as isize;
+            let mut best = (f32::MIN, 0usize, 0usize, 0i64);
+            for n0 in 0..12 {
+                let p = pattern_of(n0);
+                let k = b + (n0 * PAD) as isize;
+                for e in (end - LIVE_SEARCH)..=(end + LIVE_SEARCH) {
+                    for plane in 0..PLANES {
+                        let s = self.s_at(fi, e, k, plane, p);
+                        if s > best.0 {
+                            best = (s, n0, plane, e);
+                        }
+                    }
+                }
+            }
+            let (s, n0, plane, e) = best;
+            let k = b + (n0 * PAD) as isize;
+            let (groups, off_excess, power, noise) = self.details(fi, e, k, plane, pattern_of(n0));
+            rep.cands[j] = Cand {
+                s,
+                n0: n0 as u8,
+                plane: plane as u8,
+                dh: (e - end) as i8,
+                groups,
+                off_excess,
+                power,
+                noise,
+            };
+            if s > best_s {
+                best_s = s;
+                rep.best_j = j;
+            }
+        }
+        if best_s <= 0.0 {
+            return None;
+        }
+        let c = rep.cands[rep.best_j];
+        let p = pattern_of(c.n0 as usize);
+        let k = t.win_lo + rep.best_j as isize + (c.n0 as usize * PAD) as isize;
+        let e = end + c.dh as i64;
+        let plane = c.plane as usize;
+        let u = 3 * k + plane as isize - 1;
+        let s = c.s as f64;
+        rep.df = parabolic(
+            self.s_fine(fi, e, u - 1, p) as f64,
+            s,
+            self.s_fine(fi, e, u + 1, p) as f64,
+        ) / 3.0;
+        rep.dt = parabolic(
+            self.s_at(fi, e - 1, k, plane, p) as f64,
+            s,
+            self.s_at(fi, e + 1, k, plane, p) as f64,
+        );
+        Some(rep)
+    }
+
+    /// Group energies, off-pattern excess and power of the pattern `p` with group 0 at
+    /// (`k`, `plane`), repetition ending at hop `e`.
+    fn details(
+        &self,
+        fi: usize,
+        e: i64,
+        k: isize,
+        plane: usize,
+        p: usize,
+    ) -> ([f32; 4], f32, f64, f64) {
+        let nb = self.nb;
+        let f = &self.fmts[fi];
+        let o = pattern_offsets(p);
+        let mut groups = [0.0f32; 4];
+        let mut off = 0.0f32;
+        for (g, gv) in groups.iter_mut().enumerate() {
+            let row = Self::grow(f, nb, e - f.d[g] as i64, plane);
+            for (g2, &og) in o.iter().enumerate() {
+                let v = row[wrap(k + og, nb)];
+                if g2 == g {
+                    *gv = v;
+                } else {
+                    off += v - 1.0;
+                }
+            }
+        }
+        // Power: G = J N^2 |a|^2 g^2 D^2 with g the gain applied to the frames and D the
+        // amplitude loss of the tone's offset from the bin; noise per sample = 1 / (g^2 N).
+        // The offset is that of the plane (-1/3, 0, +1/3 bin); the residual is not known
+        // here and is at most 1/6 bin (a loss below 0.1 dB).
+        let j = f.j as f64;
+        let n = self.n as f64;
+        let d = dirichlet((plane as f64 - 1.0) / 3.0 / PAD as f64, 1.0);
+        let mut pw = 0.0;
+        let mut noise = 0.0;
+        for (g, &gv) in groups.iter().enumerate() {
+            let kk = wrap(k + o[g], nb);
+            let mut gsum = 0.0;
+            for jj in 0..f.j {
+                let fr = e - f.d[g] as i64 - 2 * jj as i64;
+                let r = (fr.rem_euclid(self.depth_a as i64)) as usize;
+                gsum += self.aring[r * nb + kk] as f64;
+            }
+            let ga = gsum / j;
+            if ga > 0.0 {
+                pw += (gv as f64 - 1.0).max(0.0) / (j * n * n * ga * ga * d * d);
+                noise += 1.0 / (ga * ga * n);
+            }
+        }
+        (groups, off / 12.0, pw / 4.0, noise / 4.0)
+    }
+
+    /// Decides a track: band, extent, checks; a detection goes to `pending`.
+    fn finalize(&mut self, fi: usize, t: Track) {
+        let nb = self.nb;
+        let (p, rep_len, end_adjust, format, fj) = {
+            let f = &self.fmts[fi];
+            (f.p, f.rep_len, f.end_adjust, f.format, f.j)
+        };
+        let mut obs = t.obs;
+        obs.sort_by_key(|o| o.end);
+        obs.dedup_by_key(|o| o.end);
+        if obs.is_empty() {
+            self.stats.rejected_too_short += 1;
+            return;
+        }
+        // Band: the band start with the largest R summed over the repetitions; extent: the
+        // run of an allowed length (numRepetitionsPerPreambleAttempt, 1 .. 64 before a gap)
+        // with the largest sum of (v - c), c at EXTENT_LEVEL of the way from the noise mean of
+        // R to the signal level of the best crossing. The band is chosen again over the extent alone.
+        let level = self.mu0 + EXTENT_LEVEL * (t.best_level - self.mu0).max(0.0);
+        let choose_band = |range: std::ops::Range<usize>| -> usize {
+            (0..WIN)
+                .max_by(|&a, &b| {
+                    let sa: f32 = obs[range.clone()].iter().map(|o| o.ring[a]).sum();
+                    let sb: f32 = obs[range.clone()].iter().map(|o| o.ring[b]).sum();
+                    sa.total_cmp(&sb)
+                })
+                .unwrap_or(0)
+        };
+        let extent = |j: usize| -> Option<(f64, usize, usize)> {
+            let v: Vec<f64> = obs.iter().map(|o| o.ring[j] as f64 - level).collect();
+            let mut best: Option<(f64, usize, usize)> = None;
+            for &len in &[1usize, 2, 4, 8, 16, 32, 64] {
+                if len > v.len() {
+                    break;
+                }
+                let mut sum: f64 = v[..len].iter().sum();
+                for a in 0..=v.len() - len {
+                    if a > 0 {
+                        sum += v[a + len - 1] - v[a - 1];
+                    }
+                    if sum > 0.0 && best.is_none_or(|b| sum > b.0) {
+                        best = Some((sum, a, a + len));
+                    }
+                }
+            }
+            best
+        };
+        let mut jstar = choose_band(0..obs.len());
+        let mut best = extent(jstar);
+        if let Some((_, a, b)) = best {
+            let j2 = choose_band(a..b);
+            if j2 != jstar {
+                jstar = j2;
+                best = extent(jstar).or(best);
+            }
+        }
+        let v: Vec<f64> = obs.iter().map(|o| o.ring[jstar] as f64).collect();
+        let trace = std::env::var_os("NPRACH_TRACE").is_some();
+        if trace {
+            let sums: Vec<i32> = (0..WIN)
+                .map(|j| obs.iter().map(|o| o.ring[j]).sum::<f32>() as i32)
+                .collect();
+            let lsums: Vec<i32> = (0..WIN)
+                .map(|j| {
+                    obs.iter()
+                        .filter_map(|o| o.live.as_ref())
+                        .map(|l| l.cands[j].s)
+                        .sum::<f32>() as i32
+                })
+                .collect();
+            eprintln!(
+                "ring sums (win_lo {}) {:?}\nlive sums {:?}",
+                t.win_lo, sums, lsums
+            );
+            eprintln!("finalize fmt {} centre {:.1} grid {} obs {} best_w {} metric {:.2} level {:.1} j* {} v {:?} best {:?}", format, t.centre, t.grid, obs.len(), t.best_w, t.best_metric, t.best_level, jstar, v.iter().map(|x| *x as i32).collect::<Vec<_>>(), best);
+            for o in &obs {
+                if let Some(l) = &o.live {
+                    let c = l.cands[jstar];
+                    eprintln!(
+                        "   live end {} j* {} best_j {} s {:.1} n0 {} groups {:?} off {:.2}",
+                        o.end, jstar, l.best_j, c.s, c.n0, c.groups, c.off_excess
+                    );
+                }
+            }
+        }
+        let Some((_, ra, rb)) = best else {
+            self.stats.rejected_too_short += 1;
+            return;
+        };
+        let ext = &obs[ra..rb];
+        let nrep = ext.len();
+        // The best window inside the extent must still reach a tested threshold.
+        let f = &self.fmts[fi];
+        let mut ok = false;
+        if let Some(t1) = f.t1 {
+            ok |= ext
+                .iter()
+                .any(|o| o.live.as_ref().is_some_and(|l| l.cands[l.best_j].s > t1));
+        }
+        for &(w, tw) in &f.tw {
+            let w = w as usize;
+            if w <= nrep {
+                ok |= (0..=nrep - w).any(|i| v[ra + i..ra + i + w].iter().sum::<f64>() > tw as f64);
+            }
+        }
+        if !ok {
+            if trace {
+                eprintln!("  -> below threshold");
+            }
+            self.stats.rejected_below_threshold += 1;
+            return;
+        }
+        // The repetitions read at full resolution, in the chosen band.
+        let lives: Vec<(&RepObs, &LiveRep, Cand)> = ext
+            .iter()
+            .filter_map(|o| o.live.as_deref().map(|l| (o, l, l.cands[jstar])))
+            .collect();
+        if !lives.is_empty() {
+            let on_ex: f64 = lives
+                .iter()
+                .map(|(_, _, c)| c.groups.iter().map(|&g| g as f64 - 1.0).sum::<f64>())
+                .sum();
+            let off_ex: f64 = lives
+                .iter()
+                .map(|(_, _, c)| c.off_excess as f64 * 4.0)
+                .sum();
+            let n_off = 12.0 * lives.len() as f64;
+            if off_ex > 0.25 * on_ex + 4.0 * n_off.sqrt() / 3.0 {
+                self.stats.rejected_pattern_inconsistent += 1;
+                return;
+            }
+            let max_ex: f64 = lives
+                .iter()
+                .map(|(_, _, c)| c.groups.iter().map(|&g| g as f64 - 1.0).fold(0.0, f64::max))
+                .sum();
+            if on_ex > 0.0 && max_ex > 0.75 * on_ex {
+                self.stats.rejected_single_group += 1;
+                return;
+            }
+            // A hypothesis shifted by two groups matches two groups of a real preamble: its
+            // two weakest groups then carry (almost) nothing.
+            let weak_ex: f64 = lives
+                .iter()
+                .map(|(_, _, c)| {
+                    let mut g = c.groups.map(|g| g as f64 - 1.0);
+                    g.sort_by(f64::total_cmp);
+                    g[0] + g[1]
+                })
+                .sum();
+            if trace {
+                eprintln!("  on {on_ex:.1} off {off_ex:.1} max {max_ex:.1} weak {weak_ex:.1}");
+            }
+            if weak_ex < 0.12 * on_ex {
+                self.stats.rejected_partial_pattern += 1;
+                return;
+            }
+        }
+        let band_start = (t.win_lo + jstar as isize) as f64;
+        // Tones and timing of each live repetition in the chosen band; the overall best
+        // hypothesis of a repetition brings its interpolated offsets when it is this one.
+        let tone_of = |l: &LiveRep, c: &Cand| -> (f64, f64) {
+            let same = l.best_j == jstar;
+            let f = band_start
+                + (c.n0 as usize * PAD) as f64
+                + (c.plane as f64 - 1.0) / 3.0
+                + if same { l.df } else { 0.0 };
+            let dt = c.dh as f64 + if same { l.dt } else { 0.0 };
+            (f, dt)
+        };
+        // Timing: the strongest live repetition anchors the grid.
+        let hop = self.hop as f64;
+        let n = self.n as f64;
+        let first_end = ext[0].end;
+        let anchor = lives
+            .iter()
+            .max_by(|a, b| a.2.s.total_cmp(&b.2.s))
+            .map(|(o, l, c)| (o.end as f64 + tone_of(l, c).1, o.end))
+            .unwrap_or((first_end as f64, first_end));
+        let k_back = ((anchor.1 - first_end) as f64 / p as f64).round();
+        let group3_end = anchor.0 * hop + n + end_adjust;
+        let start = (group3_end - rep_len - k_back * rep_len).max(0.0);
+        let len = nrep as f64 * rep_len;
+        // Frequencies: the tones hopped over (unwrapped about the track centre).
+        let bhz = self.bins_hz();
+        let ref_c = t.centre;
+        // A common sub-bin offset for all tones: that of the strongest repetition.
+        let frac = lives
+            .iter()
+            .max_by(|a, b| a.2.s.total_cmp(&b.2.s))
+            .map(|(_, l, c)| tone_of(l, c).0 - band_start - (c.n0 as usize * PAD) as f64)
+            .unwrap_or(0.0);
+        let mut tones: Vec<f64> = Vec::new();
+        for (_, _, c) in &lives {
+            let t0 = band_start + (c.n0 as usize * PAD) as f64 + frac;
+            for &sc in &pattern_subcarriers(pattern_of(c.n0 as usize)) {
+                let tb = t0 + (sc * HOP1) as f64;
+                tones.push(ref_c + cdiff(tb, ref_c, nb));
+            }
+        }
+        let (lo, hi) = if tones.is_empty() {
+            let b = ref_c + cdiff(band_start, ref_c, nb);
+            (b, b + 11.0 * PAD as f64)
+        } else {
+            (
+                tones.iter().copied().fold(f64::MAX, f64::min),
+                tones.iter().copied().fold(f64::MIN, f64::max),
+            )
+        };
+        let to_hz = |b: f64| -> f64 {
+            let x = b.rem_euclid(nb as f64);
+            let x = if x >= nb as f64 / 2.0 {
+                x - nb as f64
+            } else {
+                x
+            };
+            x * bhz
+        };
+        let centre_hz = to_hz(0.5 * (lo + hi));
+        let bw_hz = (hi - lo) * bhz + SPACING_HZ;
+        let mut params = Map::new();
+        params.insert("format".into(), Value::from(format));
+        params.insert("repetitions".into(), Value::from(nrep as u32));
+        let first_live = ext[0].live.as_deref().map(|l| (l, l.cands[jstar]));
+        if let Some((_, c0)) = first_live {
+            let all: Vec<(f64, usize)> = lives
+                .iter()
+                .map(|(_, _, c)| {
+                    (
+                        band_start + (c.n0 as usize * PAD) as f64,
+                        pattern_of(c.n0 as usize),
+                    )
+                })
+                .collect();
+            let cands = n_init_candidates(&all, nb);
+            params.insert("n_init".into(), Value::from(c0.n0 as u64));
+            params.insert(
+                "n_init_candidates".into(),
+                Value::from(cands.iter().map(|&c| c as u64).collect::<Vec<_>>()),
+            );
+            params.insert(
+                "first_tone_hz".into(),
+                Value::from(to_hz(band_start + (c0.n0 as usize * PAD) as f64 + frac)),
+            );
+        } else {
+            params.insert("n_init".into(), Value::Null);
+            params.insert("n_init_candidates".into(), Value::Array(Vec::new()));
+            params.insert("first_tone_hz".into(), Value::Null);
+        }
+        params.insert(
+            "band_first_tone_hz".into(),
+            Value::from(to_hz(band_start + frac)),
+        );
+        params.insert("reps_resolved".into(), Value::from(lives.len() as u64));
+        params.insert("window_reps".into(), Value::from(t.best_w));
+        params.insert("coherent_symbols".into(), Value::from(fj as u64));
+        let nl = lives.len().max(1) as f64;
+        let power = lives.iter().map(|x| x.2.power).sum::<f64>() / nl;
+        let noise = lives.iter().map(|x| x.2.noise).sum::<f64>() / nl;
+        let snr_db = if noise > 0.0 && power > 0.0 {
+            10.0 * (power / (noise * bw_hz / self.fs)).log10()
+        } else {
+            f64::NAN
+        };
+        // Evidence for duplicate resolution: the energy explained, each repetition paying the
+        // noise mean of R plus two standard deviations (a penalised likelihood). A wrong
+        // format or a hypothesis shifted against the real preamble explains less with more
+        // repetitions.
+        let evidence = v[ra..rb].iter().map(|x| x - self.rep_penalty).sum::<f64>();
+        let metric = t.best_metric;
+        let det = Detection {
+            kind: Kind::Nprach,
+            tech: Tech::NbIot,
+            sample_start: self.origin + start.round() as u64,
+            sample_len: len.round() as u64,
+            freq_offset_hz: centre_hz,
+            bandwidth_hz: bw_hz,
+            power,
+            snr_db,
+            score: 1.0 - 0.5f64.powf(metric),
+            metric,
+            params,
+        };
+        let end_hop = ((start + len) / hop).ceil() as i64;
+        let pmax = self.fmts.iter().map(|f| f.p).max().unwrap_or(p);
+        let mut hold = end_hop + (self.wmax as i64 + 3) * pmax;
+        if nrep % 64 == 0 {
+            hold += (GAP_S * self.fs / hop).ceil() as i64 + (self.wmax as i64 + 3) * pmax;
+        }
+        let new = Pending {
+            det,
+            fmt: fi,
+            start,
+            end: start + len,
+            reps: nrep as u32,
+            hold,
+            evidence,
+        };
+        // Continuation across the 40 ms gap after 64 repetitions.
+        let gap = GAP_S * self.fs;
+        if let Some(prev) = self.pending.iter_mut().find(|q| {
+            q.fmt == fi
+                && q.reps % 64 == 0
+                && (new.start - (q.end + gap)).abs() < 3.0 * hop
+                && (q.det.freq_offset_hz - new.det.freq_offset_hz).abs() < ASSOC_BINS * bhz
+        }) {
+            let total = prev.reps + new.reps;
+            let lo = (prev.det.freq_offset_hz - prev.det.bandwidth_hz / 2.0)
+                .min(new.det.freq_offset_hz - new.det.bandwidth_hz / 2.0);
+            let hi = (prev.det.freq_offset_hz + prev.det.bandwidth_hz / 2.0)
+                .max(new.det.freq_offset_hz + new.det.bandwidth_hz / 2.0);
+            prev.det.freq_offset_hz = 0.5 * (lo + hi);
+            prev.det.bandwidth_hz = hi - lo;
+            prev.det.sample_len = (new.end - prev.start).round() as u64;
+            prev.det.metric = prev.det.metric.max(new.det.metric);
+            prev.det.score = prev.det.score.max(new.det.score);
+            prev.det
+                .params
+                .insert("repetitions".into(), Value::from(total));
+            prev.reps = total;
+            prev.end = new.end;
+            prev.hold = prev.hold.max(new.hold);
+            self.stats.merged_across_gap += 1;
+            return;
+        }
+        if trace {
+            eprintln!("  extent {ra}..{rb} v {:?}", &v[ra..rb]);
+            for o in &obs[ra..rb] {
+                if let Some(l) = &o.live {
+                    let c = l.cands[jstar];
+                    eprintln!(
+                        "    ext live end {} s {:.1} n0 {} groups {:?}",
+                        o.end, c.s, c.n0, c.groups
+                    );
+                } else {
+                    eprintln!("    ext ring-only end {}", o.end);
+                }
+            }
+        }
+        if trace {
+            eprintln!(
+                "  -> pending start {:.0} len {:.0} f {:.0} evidence {:.1} metric {:.2}",
+                new.start, len, new.det.freq_offset_hz, new.evidence, new.det.metric
+            );
+        }
+        self.pending.push(new);
+    }
+
+    /// Emits pending detections whose hold has passed, resolving duplicates.
+    fn release(&mut self, h: i64, out: &mut Vec<Detection>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let ready: Vec<usize> = (0..self.pending.len())
+            .filter(|&i| self.pending[i].hold <= h)
+            .collect();
+        if ready.is_empty() {
+            return;
+        }
+        let mut drop = vec![false; self.pending.len()];
+        for &i in &ready {
+            if drop[i] {
+                continue;
+            }
+            for j in 0..self.pending.len() {
+                if i == j || drop[j] {
+                    continue;
+                }
+                let (a, b) = (&self.pending[i], &self.pending[j]);
+                let ov = (a.end.min(b.end) - a.start.max(b.start)).max(0.0);
+                let short = (a.end - a.start).min(b.end - b.start);
+                let df = (a.det.freq_offset_hz - b.det.freq_offset_hz).abs();
+                if ov > 0.2 * short && df < 30e3 {
+                    let b_wins = b.evidence > a.evidence;
+                    if b_wins {
+                        drop[i] = true;
+                        break;
+                    } else {
+                        drop[j] = true;
+                    }
+                }
+            }
+        }
+        let mut keep = Vec::new();
+        let mut emitted: Vec<Detection> = Vec::new();
+        for (i, pd) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            if drop[i] {
+                self.stats.rejected_duplicate += 1;
+            } else if pd.hold <= h {
+                emitted.push(pd.det);
+            } else {
+                keep.push(pd);
+            }
+        }
+        self.pending = keep;
+        emitted.sort_by_key(|d| d.sample_end());
+        self.stats.detections += emitted.len() as u64;
+        out.extend(emitted);
+    }
+}
+
+/// Amplitude of a coherent sum over `j` symbols of a tone `r` cycles per symbol off:
+/// `|sin(pi j r) / (j sin(pi r))|` (j = 1: the frame's own Dirichlet kernel, approximated by
+/// `sinc(r)` for a rectangular window of one symbol).
+fn dirichlet(r: f64, j: f64) -> f64 {
+    let x = std::f64::consts::PI * r;
+    if x.abs() < 1e-9 {
+        return 1.0;
+    }
+    if j <= 1.0 {
+        return (x.sin() / x).abs();
+    }
+    ((j * x).sin() / (j * x.sin())).abs()
+}
+
+/// The values of `ñ(0)` for the first repetition that are consistent with every repetition
+/// read at full resolution, given as (first tone in bins, pattern), first repetition first:
+/// the first repetition's pattern admits three; each fixes a 12-subcarrier band that must
+/// hold every repetition's first tone with the pattern that tone implies (10.1.6.1).
+fn n_init_candidates(reps: &[(f64, usize)], nb: usize) -> Vec<usize> {
+    let Some(&(tone0, p0)) = reps.first() else {
+        return Vec::new();
+    };
+    (0..12)
+        .filter(|&n0| pattern_of(n0) == p0)
+        .filter(|&n0| {
+            let band = tone0 - (n0 * PAD) as f64;
+            reps.iter().all(|&(t, p)| {
+                let rel = cdiff(t, band, nb) / PAD as f64;
+                let r0 = rel.round();
+                (rel - r0).abs() < 0.4 && (0.0..=11.0).contains(&r0) && pattern_of(r0 as usize) == p
+            })
+        })
+        .collect()
+}
+
+/// `G_q = |sum_j X_j e^{-j 2 pi q j / 12}|^2 / J` for q = -1 (`gm`), 0 (`g0`), +1 (`gp`),
+/// frames `X_j` as split real / imaginary rows, earliest first.
+#[inline(never)]
+fn coherent_rows<const J: usize>(
+    xr: [&[f32]; J],
+    xi: [&[f32]; J],
+    ramp: &[(f32, f32); 6],
+    gm: &mut [f32],
+    g0: &mut [f32],
+    gp: &mut [f32],
+) {
+    let n = g0.len();
+    let xr: [&[f32]; J] = xr.map(|s| &s[..n]);
+    let xi: [&[f32]; J] = xi.map(|s| &s[..n]);
+    let gm = &mut gm[..n];
+    let gp = &mut gp[..n];
+    let inv_j = 1.0 / J as f32;
+    for k in 0..n {
+        let (mut s0r, mut s0i, mut ar, mut ai, mut br, mut bi) =
+            (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for j in 0..J {
+            let (vr, vi) = (xr[j][k], xi[j][k]);
+            let (c, s) = ramp[j];
+            s0r += vr;
+            s0i += vi;
+            ar += vr * c;
+            ai += vi * c;
+            br += vr * s;
+            bi += vi * s;
+        }
+        // w^j = c_j - i q s_j: q = +1 gives A - iB, q = -1 gives A + iB.
+        let (pr, pi) = (ar + bi, ai - br);
+        let (mr, mi) = (ar - bi, ai + br);
+        gm[k] = (mr * mr + mi * mi) * inv_j;
+        g0[k] = (s0r * s0r + s0i * s0i) * inv_j;
+        gp[k] = (pr * pr + pi * pi) * inv_j;
+    }
+}
+
+/// The four pattern sums `S_p[v] = G0[v] + G1[v + 4 s1] + G2[v + 4 s1 + 24 s2] + G3[v + 24 s2]`
+/// for `v = base .. base + out.len()` (indices into the haloed rows `g`), in the order of
+/// [`PATTERNS`].
+#[inline(never)]
+fn pattern_sums(out: [&mut [f32]; 4], g: [&[f32]; 4], base: usize) {
+    let n = out[0].len();
+    let h1 = HOP1 as usize;
+    let h6 = HOP6 as usize;
+    let g0 = &g[0][base..base + n];
+    let g1p = &g[1][base + h1..base + h1 + n];
+    let g1m = &g[1][base - h1..base - h1 + n];
+    let g2pp = &g[2][base + h1 + h6..base + h1 + h6 + n];
+    let g2pm = &g[2][base + h1 - h6..base + h1 - h6 + n];
+    let g2mp = &g[2][base + h6 - h1..base + h6 - h1 + n];
+    let g2mm = &g[2][base - h6 - h1..base - h6 - h1 + n];
+    let g3p = &g[3][base + h6..base + h6 + n];
+    let g3m = &g[3][base - h6..base - h6 + n];
+    let [o_pp, o_pm, o_mp, o_mm] = out;
+    let (o_pp, o_pm, o_mp, o_mm) = (
+        &mut o_pp[..n],
+        &mut o_pm[..n],
+        &mut o_mp[..n],
+        &mut o_mm[..n],
+    );
+    for i in 0..n {
+        let up = g0[i] + g1p[i];
+        let um = g0[i] + g1m[i];
+        o_pp[i] = up + (g2pp[i] + g3p[i]);
+        o_pm[i] = up + (g2pm[i] + g3m[i]);
+        o_mp[i] = um + (g2mp[i] + g3p[i]);
+        o_mm[i] = um + (g2mm[i] + g3m[i]);
+    }
+}
+
+#[inline(always)]
+fn fmax(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+#[inline(never)]
+fn max3(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32]) {
+    let n = out.len();
+    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+    for i in 0..n {
+        out[i] = fmax(fmax(a[i], b[i]), c[i]);
+    }
+}
+
+#[inline(never)]
+fn max4(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32], d: &[f32]) {
+    let n = out.len();
+    let (a, b, c, d) = (&a[..n], &b[..n], &c[..n], &d[..n]);
+    for i in 0..n {
+        out[i] = fmax(fmax(a[i], b[i]), fmax(c[i], d[i]));
+    }
+}
+
+#[inline(never)]
+fn max_into(acc: &mut [f32], x: &[f32]) {
+    let n = acc.len();
+    let x = &x[..n];
+    for i in 0..n {
+        acc[i] = fmax(acc[i], x[i]);
+    }
+}
+
+#[inline(never)]
+fn add_into(acc: &mut [f32], x: &[f32]) {
+    let n = acc.len();
+    let x = &x[..n];
+    for i in 0..n {
+        acc[i] += x[i];
+    }
+}
+
+#[inline(never)]
+fn count_above(x: &[f32], t: f32) -> usize {
+    x.iter().map(|&v| (v > t) as u32).sum::<u32>() as usize
+}
