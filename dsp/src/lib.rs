@@ -27,7 +27,6 @@ pub mod impair;
 pub mod numerology;
 pub mod sequences;
 pub mod signal;
-#[cfg(feature = "wip-detectors")]
 pub mod stft;
 pub mod synth;
 pub mod tables;

@@ -11,11 +11,7 @@
 //! runs at any rate.
 
 pub mod energy;
-// Blind NPRACH and PRACH detectors: work in progress (issue "Detection"), compiled only with
-// the `wip-detectors` feature until they pass the project's lint and evaluation bar.
-#[cfg(feature = "wip-detectors")]
 pub mod nprach;
-#[cfg(feature = "wip-detectors")]
 pub mod prach;
 
 use crate::synth::{Kind, Tech};

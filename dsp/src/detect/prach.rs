@@ -1807,51 +1807,8 @@ mod tests {
         assert!(lo > 20.0 && hi > lo && hi < 40.0, "{lo} {hi}");
     }
 
-    /// The default configuration at `fs` with the measurement overrides `PD_LAGS`, `PD_K`,
-    /// `PD_STEP`, `PD_VAR`, `PD_GATE`, `PD_WPP` from the environment.
-    fn cfg_from_env(fs: f64) -> PrachDetectorConfig {
-        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-        let mut cfg = PrachDetectorConfig {
-            sample_rate_hz: fs,
-            ..Default::default()
-        };
-        if let Some(v) = env("PD_LAGS") {
-            cfg.lags = v as u32;
-        }
-        if let Some(v) = env("PD_K") {
-            cfg.candidates_per_window = v as u32;
-        }
-        if let Some(v) = env("PD_STEP") {
-            cfg.position_step_bins = v as u32;
-        }
-        if let Some(v) = env("PD_VAR") {
-            cfg.sub_bin_variants = v as u32;
-        }
-        if let Some(v) = env("PD_GATE") {
-            cfg.stage1_pass_fraction = v;
-        }
-        if let Some(v) = env("PD_WPP") {
-            cfg.windows_per_period = v as u32;
-        }
-        cfg
-    }
-
-    /// Measurement (not a test): Pd of format 0 at 1.92 MS/s against SNR, and the null.
-    /// `cargo test --release -p ciot-dsp detect::prach::tests::measure_pd -- --ignored --nocapture`
-    /// CPU time of the calling thread, seconds (Linux; 0 elsewhere): the machine is shared,
-    /// wall time is not a measure.
-    fn cpu_s() -> f64 {
-        std::fs::read_to_string("/proc/thread-self/stat")
-            .ok()
-            .and_then(|s| {
-                let f: Vec<&str> = s.rsplit(')').next()?.split_whitespace().collect();
-                Some((f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?) / 100.0)
-            })
-            .unwrap_or(0.0)
-    }
-
-    /// Diagnostic: stage-2 tail for the selected roots vs random roots on noise.
-    /// Measurement: throughput on noise at `fs` and the null hit rate.
+    /// The spectral identity the detector relies on (5.7.2): a cyclically shifted ZC root is
+    /// the conjugate root's spectrum times a linear phase in the shift.
     #[test]
     fn spectral_root_and_shift_identity() {
         let d = det(1.92e6);
