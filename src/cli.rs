@@ -49,8 +49,8 @@ pub struct EvalArgs {
     /// Seconds of noise-only input for the false-alarm measurement.
     #[arg(long, default_value_t = 60.0)]
     pub noise_seconds: f64,
-    /// Allowed false alarms per hour per monitored MHz.
-    #[arg(long, default_value_t = 1.0)]
+    /// Allowed false alarms per hour per monitored MHz, all detectors together (as `scan`).
+    #[arg(long, default_value_t = 0.5)]
     pub false_alarms_per_hour: f64,
     /// Base seed (every trial derives its own).
     #[arg(long, default_value_t = 0x5eed)]
@@ -102,9 +102,13 @@ pub struct ScanArgs {
     /// Pace a file like a live device (the ring then drops, and counts, what the DSP misses).
     #[arg(long)]
     pub realtime: bool,
-    /// Allowed false alarms per hour per monitored MHz (sets every detector's threshold).
-    #[arg(long, value_name = "RATE", default_value_t = 1.0)]
+    /// Allowed false alarms per hour of noise per monitored MHz, all detectors together
+    /// (sets every threshold; 0.5 keeps a 1.92 MS/s input under one per hour).
+    #[arg(long, value_name = "RATE", default_value_t = 0.5)]
     pub false_alarms_per_hour: f64,
+    /// Detectors to run, comma-separated: energy, nprach, prach (default: all).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub detectors: Option<Vec<crate::detectors::Which>>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

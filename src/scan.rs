@@ -1,10 +1,11 @@
 //! The scanner: runs the table of detectors over the stream, resolves overlaps (a structured
 //! detection claims the energy burst under it) and turns detections into records.
 
+use crate::detectors::Stage;
 use crate::pipeline::Processor;
 use crate::record::DetectionRecord;
 use chrono::{DateTime, Utc};
-use ciot_dsp::detect::{Detection, Detector};
+use ciot_dsp::detect::Detection;
 use ciot_dsp::impair::lin_to_db;
 use ciot_dsp::synth::Kind;
 use num_complex::Complex32;
@@ -22,7 +23,7 @@ pub struct CaptureContext {
 
 /// Runs detectors and resolves their outputs into records, in the order the bursts end.
 pub struct Scanner {
-    detectors: Vec<Box<dyn Detector>>,
+    stages: Vec<Stage>,
     ctx: CaptureContext,
     pending: Vec<Detection>,
     scratch: Vec<Detection>,
@@ -31,11 +32,12 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    /// A scanner over `detectors`. Detections are held `hold_s` seconds after they end so a
-    /// later, structured detection of the same burst can claim an energy detection.
-    pub fn new(detectors: Vec<Box<dyn Detector>>, ctx: CaptureContext, hold_s: f64) -> Self {
+    /// A scanner over the detector `stages` ([`crate::detectors::build`]). Detections are
+    /// held `hold_s` seconds after they end so a later, structured detection of the same
+    /// burst can claim an energy detection.
+    pub fn new(stages: Vec<Stage>, ctx: CaptureContext, hold_s: f64) -> Self {
         Scanner {
-            detectors,
+            stages,
             hold_samples: (hold_s * ctx.sample_rate_hz).ceil() as u64,
             ctx,
             pending: Vec::new(),
@@ -45,11 +47,8 @@ impl Scanner {
     }
 
     /// Per-detector reject counters.
-    pub fn stats(&self) -> Vec<(&'static str, Vec<(&'static str, u64)>)> {
-        self.detectors
-            .iter()
-            .map(|d| (d.name(), d.stats()))
-            .collect()
+    pub fn stats(&self) -> Vec<(&'static str, Vec<(String, u64)>)> {
+        self.stages.iter().flat_map(|s| s.stats()).collect()
     }
 
     fn release(&mut self, all: bool, out: &mut Vec<DetectionRecord>) {
@@ -133,8 +132,8 @@ impl Processor for Scanner {
     type Output = DetectionRecord;
 
     fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<DetectionRecord>) {
-        for det in &mut self.detectors {
-            det.process(first_sample, x, &mut self.scratch);
+        for stage in &mut self.stages {
+            stage.process(first_sample, x, &mut self.scratch);
         }
         self.pending.append(&mut self.scratch);
         self.pos = first_sample + x.len() as u64;
@@ -142,8 +141,8 @@ impl Processor for Scanner {
     }
 
     fn finish(&mut self, out: &mut Vec<DetectionRecord>) {
-        for det in &mut self.detectors {
-            det.finish(&mut self.scratch);
+        for stage in &mut self.stages {
+            stage.finish(&mut self.scratch);
         }
         self.pending.append(&mut self.scratch);
         self.release(true, out);

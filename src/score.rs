@@ -30,6 +30,8 @@ pub struct KindScore {
     pub truth: usize,
     /// Found by a detection of the same kind.
     pub found_right_kind: usize,
+    /// Of those, found with the right technology too (`nb-iot`, `lte-m`, `lte`).
+    pub found_right_tech: usize,
     /// Found only by a detection of another kind (`unknown` included).
     pub found_other_kind: usize,
     /// Not found at all.
@@ -82,12 +84,14 @@ pub fn score(truth: &[DetectionRecord], detections: &[DetectionRecord], rule: &M
         let e = s.by_kind.entry(key.clone()).or_default();
         e.truth += 1;
         let mut right = false;
+        let mut right_tech = false;
         let mut other = false;
         for (i, d) in detections.iter().enumerate() {
             if matches(t, d, rule) {
                 used[i] = true;
                 if d.kind == t.kind && t.kind != Kind::Unknown {
                     right = true;
+                    right_tech |= d.tech == t.tech;
                 } else if key == "interferer" {
                     if d.kind != Kind::Unknown {
                         s.cellular_on_interferer += 1;
@@ -102,6 +106,9 @@ pub fn score(truth: &[DetectionRecord], detections: &[DetectionRecord], rule: &M
         let e = s.by_kind.entry(key).or_default();
         if right {
             e.found_right_kind += 1;
+            if right_tech {
+                e.found_right_tech += 1;
+            }
         } else if other {
             e.found_other_kind += 1;
         } else {

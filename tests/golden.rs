@@ -44,7 +44,8 @@ fn scan(meta: &Path) -> Vec<DetectionRecord> {
         center_freq_hz: input.frequency_hz,
         start_time: input.start_time,
     };
-    let dets = detectors::build(input.sample_rate_hz, 1.0).expect("detectors");
+    let (dets, _) =
+        detectors::build(input.sample_rate_hz, 0.5, &detectors::Which::ALL).expect("detectors");
     let source = FileSource::new(input.reader(BLOCK).expect("reader"), input.sample_rate_hz);
     let mut out = Vec::new();
     pipeline::run(

@@ -25,6 +25,7 @@
 pub mod detect;
 pub mod impair;
 pub mod numerology;
+pub mod resample;
 pub mod sequences;
 pub mod signal;
 pub mod stft;

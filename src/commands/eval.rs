@@ -18,7 +18,8 @@ use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Sample rate of every evaluation capture (one NB-IoT or 1.4 MHz LTE channel).
+/// Sample rate of the evaluation captures (one NB-IoT or 1.4 MHz LTE channel); cases that
+/// need a wider band (an LTE phone, LTE-M narrowband hopping) say their own.
 const FS: f64 = 1.92e6;
 
 /// One evaluated signal type.
@@ -29,6 +30,8 @@ struct Case {
     emitter: fn(&mut ChaCha8Rng) -> String,
     /// Capture duration, seconds.
     duration_s: f64,
+    /// Sample rate, Hz.
+    fs: f64,
 }
 
 fn nprach(rng: &mut ChaCha8Rng, reps: u32) -> String {
@@ -58,12 +61,14 @@ fn cases() -> Vec<Case> {
             kind: Kind::Nprach,
             emitter: |r| nprach(r, 1),
             duration_s: 0.04,
+            fs: FS,
         },
         Case {
             name: "nprach_rep8",
             kind: Kind::Nprach,
             emitter: |r| nprach(r, 8),
             duration_s: 0.08,
+            fs: FS,
         },
         Case {
             name: "prach_f0",
@@ -82,6 +87,7 @@ fn cases() -> Vec<Case> {
                 )
             },
             duration_s: 0.04,
+            fs: FS,
         },
         Case {
             name: "npusch_st15k",
@@ -98,20 +104,99 @@ fn cases() -> Vec<Case> {
                 )
             },
             duration_s: 0.04,
+            fs: FS,
+        },
+        Case {
+            name: "npusch_st3k75",
+            kind: Kind::Npusch,
+            emitter: |r| npusch(r, 3750, 1),
+            duration_s: 0.06,
+            fs: FS,
+        },
+        Case {
+            name: "npusch_mt12",
+            kind: Kind::Npusch,
+            emitter: |r| npusch(r, 15000, 12),
+            duration_s: 0.03,
+            fs: FS,
         },
         Case {
             name: "pusch_1prb",
             kind: Kind::Pusch,
             emitter: |r| pusch(r, 1),
             duration_s: 0.03,
+            fs: FS,
         },
         Case {
             name: "pusch_6prb",
             kind: Kind::Pusch,
             emitter: |r| pusch(r, 6),
             duration_s: 0.03,
+            fs: FS,
+        },
+        Case {
+            name: "pusch_ltem_6prb_rep4_hop",
+            kind: Kind::Pusch,
+            emitter: |r| pusch_ltem(r, 6, 4),
+            duration_s: 0.04,
+            fs: 7.68e6,
+        },
+        Case {
+            name: "pusch_phone_20prb",
+            kind: Kind::Pusch,
+            emitter: |r| pusch_phone(r, 20),
+            duration_s: 0.03,
+            fs: 7.68e6,
         },
     ]
+}
+
+fn npusch(r: &mut ChaCha8Rng, spacing_hz: u32, tones: u32) -> String {
+    let max_first = if spacing_hz == 3750 { 48 } else { 12 } - tones;
+    format!(
+        "kind = \"npusch\"\nstart_s = {:.6}\ncarrier_offset_hz = {:.1}\ncfo_hz = {:.1}\n\
+         [emitter.config]\nspacing_hz = {spacing_hz}\ntones = {tones}\nfirst_subcarrier = {}\n\
+         cell_id = {}\n",
+        r.random_range(0.01..0.02),
+        r.random_range(-600e3..600e3),
+        r.random_range(-2e3..2e3),
+        r.random_range(0..=max_first) / tones * tones,
+        r.random_range(0..504),
+    )
+}
+
+/// An LTE-M PUSCH (Cat-M1): 1..6 PRB in a narrowband of a 5 MHz carrier, repeated, hopping
+/// between two narrowbands.
+fn pusch_ltem(r: &mut ChaCha8Rng, n_prb: u32, repetitions: u32) -> String {
+    let nb = r.random_range(0..4u32);
+    let hop = (nb + 1 + r.random_range(0..3u32)) % 4;
+    format!(
+        "kind = \"pusch\"\nstart_s = {:.6}\ncarrier_offset_hz = {:.1}\ncfo_hz = {:.1}\n\
+         [emitter.config]\nbandwidth_mhz = 5.0\nn_prb = {n_prb}\ncell_id = {}\n\
+         group_hopping = {}\nlte_m = true\nnarrowband = {nb}\nnb_first_prb = {}\n\
+         repetitions = {repetitions}\nhop_interval = 2\nhop_narrowbands = [{hop}]\n",
+        r.random_range(0.01..0.015),
+        r.random_range(-100e3..100e3),
+        r.random_range(-1e3..1e3),
+        r.random_range(0..504),
+        r.random_bool(0.5),
+        r.random_range(0..=6 - n_prb),
+    )
+}
+
+/// An LTE phone's PUSCH: a wide allocation on a 5 MHz carrier, one subframe.
+fn pusch_phone(r: &mut ChaCha8Rng, n_prb: u32) -> String {
+    format!(
+        "kind = \"pusch\"\nstart_s = {:.6}\ncarrier_offset_hz = {:.1}\ncfo_hz = {:.1}\n\
+         [emitter.config]\nbandwidth_mhz = 5.0\nn_prb = {n_prb}\nfirst_prb = {}\ncell_id = {}\n\
+         group_hopping = {}\n",
+        r.random_range(0.01..0.015),
+        r.random_range(-100e3..100e3),
+        r.random_range(-1e3..1e3),
+        r.random_range(0..=25 - n_prb),
+        r.random_range(0..504),
+        r.random_bool(0.5),
+    )
 }
 
 fn pusch(r: &mut ChaCha8Rng, n_prb: u32) -> String {
@@ -128,32 +213,48 @@ fn pusch(r: &mut ChaCha8Rng, n_prb: u32) -> String {
     )
 }
 
-fn capture(duration_s: f64, seed: u64) -> String {
+fn capture(fs: f64, duration_s: f64, seed: u64) -> String {
     format!(
-        "[capture]\nsample_rate = {FS}\nduration_s = {duration_s}\nformat = \"cf32_le\"\n\
+        "[capture]\nsample_rate = {fs}\nduration_s = {duration_s}\nformat = \"cf32_le\"\n\
          noise_dbfs = -30.0\nseed = {seed}\n"
     )
 }
 
-/// Runs the scanner over a rendered scenario, in memory, as `scan` would.
-fn run_scan(text: &str, far: f64) -> Result<(Vec<DetectionRecord>, Vec<DetectionRecord>)> {
+/// Runs the scanner over a rendered scenario (TOML text), in memory, as `scan` would, with
+/// the detectors `which` and the false-alarm budget `far` (per hour per monitored MHz),
+/// feeding blocks of `block` samples. Returns the truth and the detections.
+pub fn run_scan_with(
+    text: &str,
+    far: f64,
+    which: &[detectors::Which],
+    block: usize,
+) -> Result<(Vec<DetectionRecord>, Vec<DetectionRecord>)> {
     let plan = Scenario::from_toml(text, "eval")?.plan()?;
     let truth = plan.truth.clone();
+    let fs = plan.scenario.capture.sample_rate;
     let ctx = CaptureContext {
-        sample_rate_hz: FS,
+        sample_rate_hz: fs,
         center_freq_hz: None,
         start_time: None,
     };
-    let mut scanner = Scanner::new(detectors::build(FS, far)?, ctx, 0.25);
+    let mut scanner = Scanner::new(detectors::build(fs, far, which)?.0, ctx, 0.25);
     let mut out = Vec::new();
     let mut pos = 0u64;
-    plan.render(1 << 16, |chunk: &[Complex32]| {
+    plan.render(block.max(1), |chunk: &[Complex32]| {
         scanner.process(pos, chunk, &mut out);
         pos += chunk.len() as u64;
         Ok(())
     })?;
     scanner.finish(&mut out);
     Ok((truth, out))
+}
+
+fn run_scan(
+    text: &str,
+    _fs: f64,
+    far: f64,
+) -> Result<(Vec<DetectionRecord>, Vec<DetectionRecord>)> {
+    run_scan_with(text, far, &detectors::Which::ALL, 1 << 16)
 }
 
 /// One row of the result table.
@@ -167,6 +268,8 @@ pub struct Point {
     pub trials: usize,
     /// Found with the right kind.
     pub right_kind: usize,
+    /// Found with the right kind and technology (classification right).
+    pub right_tech: usize,
     /// Found as another kind.
     pub other_kind: usize,
     /// Detections matching no truth burst.
@@ -200,6 +303,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                 snr_db: snr,
                 trials: 0,
                 right_kind: 0,
+                right_tech: 0,
                 other_kind: 0,
                 false_alarms: 0,
             };
@@ -213,24 +317,26 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let text = format!(
                     "{}[[emitter]]\nsnr_db = {snr}\n{}",
-                    capture(case.duration_s, seed),
+                    capture(case.fs, case.duration_s, seed),
                     (case.emitter)(&mut rng)
                 );
-                let (truth, dets) = run_scan(&text, args.false_alarms_per_hour)?;
+                let (truth, dets) = run_scan(&text, case.fs, args.false_alarms_per_hour)?;
                 let s = score(&truth, &dets, &rule);
                 let key = crate::commands::scan::kind_name(case.kind);
                 if let Some(k) = s.by_kind.get(key) {
                     p.right_kind += k.found_right_kind;
+                    p.right_tech += k.found_right_tech;
                     p.other_kind += k.found_other_kind;
                 }
                 p.false_alarms += s.by_kind.values().map(|k| k.false_alarms).sum::<usize>();
                 p.trials += 1;
             }
             eprintln!(
-                "{:<13} {:>6.1} dB  Pd {:>5.1} %  other-kind {:>3}  false {:>3}",
+                "{:<24} {:>6.1} dB  Pd {:>5.1} %  class {:>5.1} %  other-kind {:>3}  false {:>3}",
                 p.case,
                 p.snr_db,
                 100.0 * p.right_kind as f64 / p.trials as f64,
+                100.0 * p.right_tech as f64 / p.trials as f64,
                 p.other_kind,
                 p.false_alarms
             );
@@ -246,8 +352,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let mut by_kind = std::collections::BTreeMap::<String, usize>::new();
         let n = (args.noise_seconds / chunk_s).ceil() as usize;
         for i in 0..n {
-            let text = capture(chunk_s, args.seed ^ (0xfa00 + i as u64));
-            let (_t, dets) = run_scan(&text, args.false_alarms_per_hour)?;
+            let text = capture(FS, chunk_s, args.seed ^ (0xfa00 + i as u64));
+            let (_t, dets) = run_scan(&text, FS, args.false_alarms_per_hour)?;
             total += dets.len();
             for d in dets {
                 *by_kind
@@ -273,8 +379,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let mut by_kind = std::collections::BTreeMap::<String, usize>::new();
         let trials = args.trials.max(1);
         for t in 0..trials {
-            let text = format!("{}[[emitter]]\n{emitter}", capture(0.6, args.seed ^ (0x1f00 + t as u64)));
-            let (_truth, dets) = run_scan(&text, args.false_alarms_per_hour)?;
+            let text = format!("{}[[emitter]]\n{emitter}", capture(FS, 0.6, args.seed ^ (0x1f00 + t as u64)));
+            let (_truth, dets) = run_scan(&text, FS, args.false_alarms_per_hour)?;
             for d in dets {
                 if d.kind != Kind::Unknown {
                     cellular += 1;
@@ -290,17 +396,18 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     writeln!(md, "Measured with `ciot-sweep eval {}` (fs = 1.92 MS/s, AWGN, fresh seeds; SNR in the standard bandwidth: 180 kHz NB-IoT, 1.08 MHz PRACH, the allocation for PUSCH).\n", args.describe())?;
     writeln!(
         md,
-        "| case | SNR dB | trials | Pd (right kind) | found as other kind | false alarms |"
+        "| case | SNR dB | trials | Pd (right kind) | classified right (kind + tech) | found as other kind | false alarms |"
     )?;
-    writeln!(md, "|---|---:|---:|---:|---:|---:|")?;
+    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|")?;
     for p in &points {
         writeln!(
             md,
-            "| {} | {:.1} | {} | {:.1} % | {} | {} |",
+            "| {} | {:.1} | {} | {:.1} % | {:.1} % | {} | {} |",
             p.case,
             p.snr_db,
             p.trials,
             100.0 * p.right_kind as f64 / p.trials.max(1) as f64,
+            100.0 * p.right_tech as f64 / p.trials.max(1) as f64,
             p.other_kind,
             p.false_alarms
         )?;

@@ -67,8 +67,15 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         center_freq_hz: input.frequency_hz,
         start_time: input.start_time,
     };
-    let dets = detectors::build(fs, args.false_alarms_per_hour)
+    let which = args
+        .detectors
+        .clone()
+        .unwrap_or_else(|| detectors::Which::ALL.to_vec());
+    let (dets, det_warnings) = detectors::build(fs, args.false_alarms_per_hour, &which)
         .with_context(|| format!("setting up the detectors for {}", input.data_path.display()))?;
+    for w in &det_warnings {
+        eprintln!("warning: {w}");
+    }
     let scanner = Scanner::new(dets, ctx, 0.25);
     let reader = input.reader(BLOCK)?;
     let total = input.sigmf.as_ref().map(|r| r.num_samples());

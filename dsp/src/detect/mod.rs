@@ -29,7 +29,19 @@ pub trait Detector: Send {
     /// Forgets all state (as after a retune).
     fn reset(&mut self);
     /// Counters: candidates examined and why they were rejected, by reason.
-    fn stats(&self) -> Vec<(&'static str, u64)>;
+    fn stats(&self) -> Vec<(String, u64)>;
+}
+
+/// The integer fields of a serialisable counters struct, in declaration order (the stats
+/// structs of the detectors are plain structs of `u64`).
+pub fn counters<T: serde::Serialize>(stats: &T) -> Vec<(String, u64)> {
+    match serde_json::to_value(stats) {
+        Ok(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| v.as_u64().map(|n| (k, n)))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// One detected burst, in the detector's input sample domain.
@@ -107,33 +119,33 @@ pub fn erlang_threshold(dof: u32, tests: f64, p_fa_total: f64) -> f64 {
     hi
 }
 
-impl Detector for energy::EnergyDetector {
-    fn name(&self) -> &'static str {
-        "energy"
-    }
-    fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<Detection>) {
-        energy::EnergyDetector::process(self, first_sample, x, out)
-    }
-    fn finish(&mut self, out: &mut Vec<Detection>) {
-        energy::EnergyDetector::finish(self, out)
-    }
-    fn reset(&mut self) {
-        energy::EnergyDetector::reset(self)
-    }
-    fn stats(&self) -> Vec<(&'static str, u64)> {
-        let s = energy::EnergyDetector::stats(self);
-        vec![
-            ("candidates", s.candidates),
-            ("emitted", s.emitted),
-            ("rejected_too_short", s.rejected_too_short),
-            ("rejected_below_threshold", s.rejected_below_threshold),
-            ("dropped_no_capacity", s.dropped_no_capacity),
-            ("splits", s.splits),
-            ("gaps", s.gaps),
-            ("nonfinite_samples", s.nonfinite_samples),
-        ]
-    }
+/// Implements [`Detector`] for a detector type with inherent `process`, `finish`, `reset`
+/// and a serialisable `stats()`.
+macro_rules! impl_detector {
+    ($t:ty, $name:literal) => {
+        impl Detector for $t {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<Detection>) {
+                <$t>::process(self, first_sample, x, out)
+            }
+            fn finish(&mut self, out: &mut Vec<Detection>) {
+                <$t>::finish(self, out)
+            }
+            fn reset(&mut self) {
+                <$t>::reset(self)
+            }
+            fn stats(&self) -> Vec<(String, u64)> {
+                counters(<$t>::stats(self))
+            }
+        }
+    };
 }
+
+impl_detector!(energy::EnergyDetector, "energy");
+impl_detector!(nprach::NprachDetector, "nprach");
+impl_detector!(prach::PrachDetector, "prach");
 
 #[cfg(test)]
 mod tests {
