@@ -143,37 +143,134 @@ fn pipeline_bench(c: &mut Criterion) {
     g.finish();
 }
 
-fn energy(c: &mut Criterion) {
-    use ciot_dsp::detect::energy::{EnergyDetector, EnergyDetectorConfig};
+/// Each detector alone, as the scanner runs it (built by `detectors::build`, so at 20 MS/s
+/// the resampler is included), on white noise: the cost of watching an empty band.
+fn detectors_bench(c: &mut Criterion) {
+    use ciot_sweep::detectors::{self, Which};
     let mut g = c.benchmark_group("detector");
     g.sample_size(10);
-    for fs in [1.92e6, 15.36e6] {
-        let n = (0.25 * fs) as usize;
+    for fs in [1.92e6, 15.36e6, 20e6] {
+        let n = (0.1 * fs) as usize;
         let mut x = vec![Complex32::new(0.0, 0.0); n];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
         impair::add_awgn(&mut x, 1e-3, &mut rng);
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(
-            BenchmarkId::new("energy", format!("{:.2}MSps", fs / 1e6)),
-            |b| {
-                b.iter(|| {
-                    let mut d = EnergyDetector::new(EnergyDetectorConfig {
-                        sample_rate_hz: fs,
-                        ..Default::default()
+        for w in Which::ALL {
+            g.bench_function(
+                BenchmarkId::new(w.name(), format!("{:.2}MSps", fs / 1e6)),
+                |b| {
+                    b.iter(|| {
+                        let (mut stages, _) = detectors::build(fs, 0.5, &[w]).expect("valid");
+                        let mut out = Vec::new();
+                        for (i, chunk) in x.chunks(1 << 16).enumerate() {
+                            for s in &mut stages {
+                                s.process((i << 16) as u64, chunk, &mut out);
+                            }
+                        }
+                        for s in &mut stages {
+                            s.finish(&mut out);
+                        }
+                        out.len()
                     })
-                    .expect("valid");
-                    let mut out = Vec::new();
-                    for (i, chunk) in x.chunks(1 << 16).enumerate() {
-                        d.process((i << 16) as u64, chunk, &mut out);
-                    }
-                    d.finish(&mut out);
-                    out.len()
-                })
-            },
-        );
+                },
+            );
+        }
     }
     g.finish();
 }
 
-criterion_group!(benches, conversion, fft, synth, pipeline_bench, energy);
+/// The STFT every structured detector builds on, and the 20 -> 19.2 MS/s resampler.
+fn front_end(c: &mut Criterion) {
+    use ciot_dsp::resample::Resampler;
+    use ciot_dsp::stft::{Stft, StftConfig};
+    let mut g = c.benchmark_group("front_end");
+    let n = N;
+    let mut x = vec![Complex32::new(0.0, 0.0); n];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    impair::add_awgn(&mut x, 1e-3, &mut rng);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("resample_20_to_19.2", |b| {
+        b.iter(|| {
+            let mut r = Resampler::between(20e6, 19.2e6).expect("valid");
+            let mut m = 0usize;
+            for (i, chunk) in x.chunks(1 << 16).enumerate() {
+                m += r.process((i << 16) as u64, chunk).1.len();
+            }
+            m
+        })
+    });
+    for (win, fft) in [(4096usize, 4096usize), (8192, 32768)] {
+        g.bench_function(BenchmarkId::new("stft", format!("{win}x{fft}")), |b| {
+            b.iter(|| {
+                let mut s = Stft::new(StftConfig {
+                    window_len: win,
+                    fft_len: fft,
+                    hop: win / 2,
+                    ..Default::default()
+                })
+                .expect("valid");
+                let mut frames = 0usize;
+                for (i, chunk) in x.chunks(1 << 16).enumerate() {
+                    s.process((i << 16) as u64, chunk, |_f| frames += 1);
+                }
+                frames
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The whole `scan` path on the bundled 15.36 MS/s ci8 recording: file reader, ingest
+/// thread, ring, every detector, claim resolution.
+fn scan_recording(c: &mut Criterion) {
+    use ciot_sweep::commands::scan::{FileSource, BLOCK};
+    use ciot_sweep::detectors::{self, Which};
+    use ciot_sweep::iq::IqInput;
+    use ciot_sweep::scan::{CaptureContext, Scanner};
+    let meta = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("recordings/car-sweep/car-sweep.sigmf-meta");
+    let input = IqInput::open(&meta, None, None, None).expect("bundled recording");
+    let fs = input.sample_rate_hz;
+    let n = input.sigmf.as_ref().map(|r| r.num_samples()).unwrap_or(0);
+    let mut g = c.benchmark_group("scan");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("car_sweep_15.36MSps_ci8_all_detectors", |b| {
+        b.iter(|| {
+            let input = IqInput::open(&meta, None, None, None).expect("opens");
+            let (stages, _) = detectors::build(fs, 0.5, &Which::ALL).expect("valid");
+            let ctx = CaptureContext {
+                sample_rate_hz: fs,
+                center_freq_hz: input.frequency_hz,
+                start_time: None,
+            };
+            let src = FileSource::new(input.reader(BLOCK).expect("reader"), fs);
+            let mut k = 0usize;
+            pipeline::run(
+                src,
+                Scanner::new(stages, ctx, 0.25),
+                &PipelineConfig::default(),
+                Arc::new(AtomicBool::new(false)),
+                |_| {
+                    k += 1;
+                    Ok(())
+                },
+            )
+            .expect("runs");
+            k
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    conversion,
+    fft,
+    front_end,
+    synth,
+    pipeline_bench,
+    detectors_bench,
+    scan_recording
+);
 criterion_main!(benches);

@@ -145,6 +145,16 @@ fn interferers_are_never_cellular() {
              [emitter.config]\nspreading_factor = 9\nn_symbols = 40\n",
         ),
         (
+            "LoRa-like chirps SF8, strong",
+            "kind = \"chirp\"\nstart_s = 0.02\ncarrier_offset_hz = 400e3\nsnr_db = 25\n\
+             [emitter.config]\nbandwidth_hz = 125e3\nspreading_factor = 8\nn_symbols = 24\n",
+        ),
+        (
+            "LoRa-like chirps SF7",
+            "kind = \"chirp\"\nstart_s = 0.05\ncarrier_offset_hz = 0.0\nsnr_db = 15\n\
+             [emitter.config]\nbandwidth_hz = 125e3\nspreading_factor = 7\nn_symbols = 40\n",
+        ),
+        (
             "wideband noise bursts",
             "kind = \"noise\"\nstart_s = 0.01\nperiod_s = 0.05\ncount = 5\nsnr_db = 10\n\
              [emitter.config]\nbandwidth_hz = 1e6\nduration_s = 0.004\n",
