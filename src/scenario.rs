@@ -14,6 +14,7 @@
 //! [[emitter]]
 //! name = "nb-iot module"
 //! kind = "nprach"               # nprach | npusch | prach | pusch | cw | chirp | noise
+//!                               # | gsm | lte_downlink | sigfox
 //! start_s = 0.01
 //! period_s = 0.08               # with count > 1
 //! count = 2
@@ -97,7 +98,8 @@ pub struct EmitterSpec {
     /// Name, carried into the truth (`params.emitter_name`).
     #[serde(default)]
     pub name: Option<String>,
-    /// Generator: `nprach`, `npusch`, `prach`, `pusch`, `cw`, `chirp`, `noise`.
+    /// Generator: `nprach`, `npusch`, `prach`, `pusch`, `cw`, `chirp`, `noise`, `gsm`,
+    /// `lte_downlink`, `sigfox`.
     pub kind: String,
     /// Start of the first burst, seconds from the capture start.
     #[serde(default)]
@@ -165,13 +167,13 @@ impl From<synth::SynthBurst> for Generated {
 
 impl From<interferer::InterfererBurst> for Generated {
     fn from(b: interferer::InterfererBurst) -> Self {
-        let mut params = serde_json::Map::new();
+        let mut params = b.params;
         params.insert("interferer".into(), b.label.into());
         Generated {
             signal: b.signal,
             kind: Kind::Unknown,
             tech: b.tech,
-            center_hz: 0.0,
+            center_hz: b.center_hz,
             bandwidth_hz: b.bandwidth_hz,
             snr_bandwidth_hz: b.snr_bandwidth_hz,
             params,
@@ -184,7 +186,18 @@ fn config<T: serde::de::DeserializeOwned>(t: &toml::Table) -> Result<T> {
 }
 
 /// The kinds of emitter a scenario can hold.
-pub const EMITTER_KINDS: &[&str] = &["nprach", "npusch", "prach", "pusch", "cw", "chirp", "noise"];
+pub const EMITTER_KINDS: &[&str] = &[
+    "nprach",
+    "npusch",
+    "prach",
+    "pusch",
+    "cw",
+    "chirp",
+    "noise",
+    "gsm",
+    "lte_downlink",
+    "sigfox",
+];
 
 fn generate(kind: &str, cfg: &toml::Table, rng: &mut ChaCha8Rng) -> Result<Generated> {
     Ok(match kind {
@@ -199,6 +212,13 @@ fn generate(kind: &str, cfg: &toml::Table, rng: &mut ChaCha8Rng) -> Result<Gener
         "cw" => config::<interferer::CwConfig>(cfg)?.generate()?.into(),
         "chirp" => config::<interferer::ChirpConfig>(cfg)?.generate()?.into(),
         "noise" => config::<interferer::NoiseBurstConfig>(cfg)?
+            .generate(rng)?
+            .into(),
+        "gsm" => config::<interferer::GsmConfig>(cfg)?.generate(rng)?.into(),
+        "lte_downlink" => config::<interferer::LteDownlinkConfig>(cfg)?
+            .generate(rng)?
+            .into(),
+        "sigfox" => config::<interferer::SigfoxConfig>(cfg)?
             .generate(rng)?
             .into(),
         other => bail!(

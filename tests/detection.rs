@@ -155,6 +155,21 @@ fn interferers_are_never_cellular() {
              [emitter.config]\nbandwidth_hz = 125e3\nspreading_factor = 7\nn_symbols = 40\n",
         ),
         (
+            "GSM GMSK handset bursts",
+            "kind = \"gsm\"\nstart_s = 0.01\ncarrier_offset_hz = 200e3\nsnr_db = 20\n\
+             [emitter.config]\nn_frames = 40\ntimeslot = 2\ntraining_sequence = 5\n",
+        ),
+        (
+            "LTE downlink carrier (6 RB)",
+            "kind = \"lte_downlink\"\nstart_s = 0.0\ncarrier_offset_hz = 0.0\nsnr_db = 15\n\
+             [emitter.config]\nn_rb = 6\nduration_s = 0.25\nsubframe_fraction = 0.6\n",
+        ),
+        (
+            "Sigfox-like ultra-narrowband bursts",
+            "kind = \"sigfox\"\nstart_s = 0.005\ncarrier_offset_hz = -300e3\nsnr_db = 20\n\
+             [emitter.config]\nframe_bits = 8\ngap_s = 0.01\n",
+        ),
+        (
             "wideband noise bursts",
             "kind = \"noise\"\nstart_s = 0.01\nperiod_s = 0.05\ncount = 5\nsnr_db = 10\n\
              [emitter.config]\nbandwidth_hz = 1e6\nduration_s = 0.004\n",

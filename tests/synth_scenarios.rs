@@ -296,3 +296,127 @@ fn hackrf_rates_are_rendered_exactly_without_resampling() {
         assert!((f - want).abs() < 1.0, "{fs}: {f} vs {want}");
     }
 }
+
+#[test]
+fn gsm_lte_downlink_and_sigfox_render_through_the_scenario_path_as_unknown() {
+    let text = r#"
+[capture]
+sample_rate = 1.92e6
+duration_s = 0.25
+format = "cf32_le"
+seed = 4
+
+[[emitter]]
+kind = "gsm"
+start_s = 0.001
+carrier_offset_hz = 400e3
+power_dbfs = -20.0
+[emitter.config]
+n_frames = 4
+timeslot = 1
+training_sequence = 2
+freq_offset_hz = 10e3
+seed = 1
+
+[[emitter]]
+kind = "lte_downlink"
+start_s = 0.03
+power_dbfs = -20.0
+[emitter.config]
+n_rb = 6
+duration_s = 0.005
+modulation = "16qam"
+
+[[emitter]]
+kind = "sigfox"
+start_s = 0.04
+carrier_offset_hz = -500e3
+power_dbfs = -20.0
+[emitter.config]
+frame_bits = 4
+gap_s = 0.01
+seed = 3
+"#;
+    let plan = scenario(text).plan().expect("plan");
+    assert_eq!(plan.truth.len(), 3);
+    let mut x = Vec::new();
+    plan.render(5000, |c| {
+        x.extend_from_slice(c);
+        Ok(())
+    })
+    .expect("render");
+    let fs = 1.92e6;
+    for r in &plan.truth {
+        // Interferers are never cellular: kind and tech unknown, labelled as interferers.
+        assert_eq!(serde_json::to_value(r.kind).expect("kind"), "unknown");
+        assert_eq!(serde_json::to_value(r.tech).expect("tech"), "unknown");
+        let a = r.sample_start as usize;
+        assert_eq!(
+            x[a - 1].norm(),
+            0.0,
+            "{:?} starts before its truth",
+            r.params
+        );
+        let label = r.params["interferer"].as_str().expect("label");
+        match label {
+            "gsm" => {
+                // Every generator parameter is in the truth; the centre adds its offset.
+                for k in [
+                    "n_frames",
+                    "timeslot",
+                    "slots_per_frame",
+                    "freq_offset_hz",
+                    "seed",
+                ] {
+                    assert!(r.params.contains_key(k), "gsm truth lacks {k}");
+                }
+                assert_eq!(r.params["training_sequence"], 2);
+                assert_eq!(r.freq_offset_hz, 410e3);
+                // 3 frames + one burst of 152 bits on air.
+                let want = 3.0 * 60e-3 / 13.0 + 152.0 * 48.0 / 13e6;
+                assert!((r.duration_s - want).abs() < 1.5 / fs, "{}", r.duration_s);
+                let n = (152.0 * 48.0 / 13e6 * fs) as usize;
+                let p = 10.0 * mean_power(&x[a..a + n]).log10();
+                assert!((p + 20.0).abs() < 0.1, "gsm burst at {p} dBFS");
+                // Constant envelope inside the burst.
+                let m = x[a + 20].norm();
+                assert!(x[a + 20..a + n - 20]
+                    .iter()
+                    .all(|v| (v.norm() - m).abs() < 1e-4 * m));
+            }
+            "lte_downlink" => {
+                assert_eq!(r.params["n_rb"], 6);
+                assert_eq!(r.params["modulation"], "16qam");
+                assert_eq!(r.sample_len, (0.005 * fs).round() as u64);
+                assert_eq!(r.bandwidth_hz, 73.0 * 15e3);
+                let p = 10.0 * mean_power(&x[a..a + r.sample_len as usize]).log10();
+                assert!((p + 20.0).abs() < 0.3, "lte downlink at {p} dBFS");
+            }
+            "sigfox" => {
+                let f: Vec<f64> = r.params["repeat_freqs_hz"]
+                    .as_array()
+                    .expect("freqs")
+                    .iter()
+                    .map(|v| v.as_f64().expect("f"))
+                    .collect();
+                assert_eq!(f.len(), 3);
+                let (lo, hi) = (
+                    f.iter().copied().fold(f64::INFINITY, f64::min),
+                    f.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                );
+                assert!((r.freq_offset_hz - (-500e3 + (lo + hi) / 2.0)).abs() < 1e-6);
+                assert!((r.bandwidth_hz - (hi - lo + 100.0)).abs() < 1e-6);
+                // 3 frames of 5 bit periods and 2 gaps of 10 ms.
+                assert!((r.duration_s - 0.17).abs() < 1.5 / fs, "{}", r.duration_s);
+                let n = (0.05 * fs) as usize;
+                let p = 10.0 * mean_power(&x[a..a + n]).log10();
+                assert!((p + 20.0).abs() < 0.1, "sigfox repeat at {p} dBFS");
+            }
+            other => panic!("unexpected interferer {other}"),
+        }
+    }
+    // Unknown generator parameters are refused.
+    let bad = "[capture]\nsample_rate = 1.92e6\nduration_s = 0.1\n[[emitter]]\nkind = \"gsm\"\npower_dbfs = -3\n[emitter.config]\nbogus = 1\n";
+    let err = Scenario::from_toml(bad, "t.toml").and_then(|s| s.plan().map(|_| ()));
+    assert!(format!("{:#}", err.expect_err("bogus")).contains("bogus"));
+}

@@ -374,6 +374,9 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         ("CW carrier", "kind = \"cw\"\nstart_s = 0.01\ncarrier_offset_hz = 123e3\nsnr_db = 30\n[emitter.config]\nduration_s = 0.5\n"),
         ("LoRa-like chirps", "kind = \"chirp\"\nstart_s = 0.01\ncarrier_offset_hz = -250e3\nsnr_db = 15\n[emitter.config]\nspreading_factor = 9\nn_symbols = 20\n"),
         ("noise bursts 1 MHz", "kind = \"noise\"\nstart_s = 0.01\nperiod_s = 0.05\ncount = 8\nsnr_db = 10\n[emitter.config]\nbandwidth_hz = 1e6\nduration_s = 0.004\n"),
+        ("GSM GMSK bursts", "kind = \"gsm\"\nstart_s = 0.01\ncarrier_offset_hz = 200e3\nsnr_db = 20\n[emitter.config]\nn_frames = 100\n"),
+        ("LTE downlink 6 RB", "kind = \"lte_downlink\"\nstart_s = 0.0\nsnr_db = 15\n[emitter.config]\nn_rb = 6\nduration_s = 0.55\nsubframe_fraction = 0.6\n"),
+        ("Sigfox-like UNB", "kind = \"sigfox\"\nstart_s = 0.01\ncarrier_offset_hz = -300e3\nsnr_db = 20\n[emitter.config]\nframe_bits = 12\ngap_s = 0.01\n"),
     ] {
         let mut cellular = 0usize;
         let mut by_kind = std::collections::BTreeMap::<String, usize>::new();
