@@ -238,7 +238,7 @@ fn main() {
                                 );
                             }
                         }
-                        fails.push(sc.why);
+                        fails.push(format!("seed {}: {}", seed + t, sc.why));
                     }
                 }
                 let n = trials as f64;

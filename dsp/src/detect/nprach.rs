@@ -36,9 +36,15 @@
 //!        track reads every later repetition (and the 8 before it) until no crossing for W
 //!        repetitions; the extent is the maximum-sum run of repetitions; checks reject
 //!        energy off the pattern (carriers, wideband bursts) and single-group energy
-//!    --> one Detection per preamble (formats resolved by the larger metric; 64-repetition
+//!    --> one Detection per preamble (formats resolved by the larger evidence; 64-repetition
 //!        halves joined across the 40 ms gap)
 //! ```
+//!
+//! The per-frame stages (normalisation, coherent groups, pattern search) run in code compiled
+//! for AVX2 when the CPU has it (runtime check, same arithmetic: identical results). The
+//! single-repetition test is gated exactly by the pooled statistic `R` (every pattern sum is
+//! one of the values pooled into `R`), so its pattern sums are recomputed only on the frames
+//! where `R` crosses the single-repetition threshold.
 //!
 //! # What is resolved blindly
 //!
@@ -583,9 +589,6 @@ struct Core {
     prefix: Vec<f32>,
     rcur: Vec<f32>,
     st: Vec<f32>,
-    tt: Vec<f32>,
-    rt: Vec<f32>,
-    mt: Vec<f32>,
     acc: Vec<f32>,
     hits: Vec<Hit>,
     fmts: Vec<Fmt>,
@@ -595,6 +598,8 @@ struct Core {
     origin: u64,
     next_sample: Option<u64>,
     stats: NprachStats,
+    /// The CPU has AVX2: the per-frame stages run in code compiled for it.
+    avx2: bool,
 }
 
 /// The four sign patterns (s1, s2): tones of groups 0..3 relative to group 0 are
@@ -730,9 +735,6 @@ impl NprachDetector {
             prefix: vec![0.0; nb + 2 * (CFAR_GUARD + CFAR_HALF) + 1],
             rcur: vec![0.0; nb],
             st: vec![0.0; 4 * (tl + 44)],
-            tt: vec![0.0; 4 * (tl + 28)],
-            rt: vec![0.0; tl],
-            mt: vec![0.0; tl],
             acc: vec![0.0; nb],
             hits: Vec::with_capacity(MAX_HITS_PER_HOP),
             fmts,
@@ -741,7 +743,13 @@ impl NprachDetector {
             origin: 0,
             next_sample: None,
             stats: NprachStats::default(),
+            avx2: false,
         };
+        let mut core = core;
+        #[cfg(target_arch = "x86_64")]
+        {
+            core.avx2 = std::arch::is_x86_feature_detected!("avx2");
+        }
         Ok(NprachDetector { cfg, stft, core })
     }
 
@@ -874,7 +882,26 @@ impl Core {
         self.fs / self.nb as f64
     }
 
+    /// One STFT frame: in code compiled for AVX2 when the CPU has it (same arithmetic, wider
+    /// vectors: the results are identical).
     fn frame(&mut self, spec: &[Complex32], out: &mut Vec<Detection>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2 (`new`).
+            unsafe { self.frame_avx2(spec, out) };
+            return;
+        }
+        self.frame_body(spec, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn frame_avx2(&mut self, spec: &[Complex32], out: &mut Vec<Detection>) {
+        self.frame_body(spec, out);
+    }
+
+    #[inline(always)]
+    fn frame_body(&mut self, spec: &[Complex32], out: &mut Vec<Detection>) {
         let h = self.h;
         self.stats.frames += 1;
         self.normalise(spec, h);
@@ -892,7 +919,7 @@ impl Core {
     }
 
     /// Noise floor, CFAR and normalisation of frame `h` into the rings.
-    #[inline(never)]
+    #[inline(always)]
     fn normalise(&mut self, spec: &[Complex32], h: i64) {
         let nb = self.nb;
         let spec = &spec[..nb];
@@ -956,13 +983,14 @@ impl Core {
         }
         let inv_cells = 1.0 / (2 * CFAR_HALF) as f32;
         let pre = &self.prefix;
+        let arow = (h as usize) % self.depth_a;
+        let arow = &mut self.aring[arow * nb..(arow + 1) * nb];
         // L_k = sum over bins k-W..k-G-1 and k+G+1..k+W (prefix index = W + bin).
         let l_lo_hi = &pre[W - CFAR_GUARD..W - CFAR_GUARD + nb];
         let l_lo_lo = &pre[0..nb];
         let r_hi = &pre[2 * W + 1..2 * W + 1 + nb];
         let r_lo = &pre[W + CFAR_GUARD + 1..W + CFAR_GUARD + 1 + nb];
-        for (((((o, &a), &b), &c), &d), &g) in self
-            .pw
+        for (((((o, &a), &b), &c), &d), &g) in arow
             .iter_mut()
             .zip(l_lo_hi)
             .zip(l_lo_lo)
@@ -979,18 +1007,16 @@ impl Core {
             *o = g * s;
         }
         let row = (h as usize) % self.depth_x;
-        let arow = (h as usize) % self.depth_a;
         let xr = &mut self.xr[row * nb..(row + 1) * nb];
         let xi = &mut self.xi[row * nb..(row + 1) * nb];
-        for (((r, i), s), &g) in xr.iter_mut().zip(xi.iter_mut()).zip(spec).zip(&self.pw) {
+        for (((r, i), s), &g) in xr.iter_mut().zip(xi.iter_mut()).zip(spec).zip(&*arow) {
             *r = s.re * g;
             *i = s.im * g;
         }
-        self.aring[arow * nb..(arow + 1) * nb].copy_from_slice(&self.pw);
     }
 
     /// Coherent group energies of the groups whose window ends at frame `h`.
-    #[inline(never)]
+    #[inline(always)]
     fn coherent(&mut self, h: i64) {
         let nb = self.nb;
         let dx = self.depth_x as i64;
@@ -998,6 +1024,34 @@ impl Core {
             std::array::from_fn(|j| ((h - 10 + 2 * j as i64).rem_euclid(dx)) as usize);
         let warm = h >= self.warm;
         let ps = nb + HALO_LO + HALO_HI;
+        if warm && self.fmts.len() == 2 && self.fmts[0].j == 5 && self.fmts[1].j == 6 {
+            // Both formats in one pass over the frames (same arithmetic per format).
+            let (fa, fb) = self.fmts.split_at_mut(1);
+            let (f5, f6) = (&mut fa[0], &mut fb[0]);
+            let r5 = (h as usize) % f5.depth_g;
+            let r6 = (h as usize) % f6.depth_g;
+            let g5 = &mut f5.gring[r5 * PLANES * ps..(r5 + 1) * PLANES * ps];
+            let g6 = &mut f6.gring[r6 * PLANES * ps..(r6 + 1) * PLANES * ps];
+            let (m5, rest) = g5.split_at_mut(ps);
+            let (z5, p5) = rest.split_at_mut(ps);
+            let (m6, rest) = g6.split_at_mut(ps);
+            let (z6, p6) = rest.split_at_mut(ps);
+            let d = HALO_LO..HALO_LO + nb;
+            let r: [&[f32]; 6] = std::array::from_fn(|i| &self.xr[rows[i] * nb..][..nb]);
+            let im: [&[f32]; 6] = std::array::from_fn(|i| &self.xi[rows[i] * nb..][..nb]);
+            coherent_rows_56(
+                r,
+                im,
+                &self.phase_ramp,
+                [&mut m5[d.clone()], &mut z5[d.clone()], &mut p5[d.clone()]],
+                [&mut m6[d.clone()], &mut z6[d.clone()], &mut p6[d.clone()]],
+            );
+            for plane in [m5, z5, p5, m6, z6, p6] {
+                plane.copy_within(nb..nb + HALO_LO, 0);
+                plane.copy_within(HALO_LO..HALO_LO + HALO_HI, HALO_LO + nb);
+            }
+            return;
+        }
         for fi in 0..self.fmts.len() {
             let f = &mut self.fmts[fi];
             let grow = (h as usize) % f.depth_g;
@@ -1057,7 +1111,7 @@ impl Core {
 
     /// Pattern statistics of the repetition ending at hop `h`: W = 1 test, pooled R, and the
     /// W >= 2 tests on hop pairs.
-    #[inline(never)]
+    #[inline(always)]
     fn patterns(&mut self, fi: usize, h: i64) {
         let nb = self.nb;
         let f = &self.fmts[fi];
@@ -1081,11 +1135,15 @@ impl Core {
             return;
         }
         let p_dec = (f.p / 2) as usize;
-        self.acc.copy_from_slice(&f.rpair);
         let mut wi = 0;
         for r in 1..self.wmax as usize {
             let rr = ((hp as usize + f.depth_r * 8) - r * p_dec) % f.depth_r;
-            add_into(&mut self.acc, &f.rring[rr * nb..(rr + 1) * nb]);
+            let older = &f.rring[rr * nb..(rr + 1) * nb];
+            if r == 1 {
+                add2(&mut self.acc, &f.rpair, older);
+            } else {
+                add_into(&mut self.acc, older);
+            }
             let w = (r + 1) as u32;
             while wi < f.tw.len() && f.tw[wi].0 < w {
                 wi += 1;
@@ -1119,61 +1177,36 @@ impl Core {
     }
 
     /// Per tile and plane: S for the four patterns, the W = 1 test, and R pooled into rcur.
-    #[inline(never)]
+    #[inline(always)]
     fn rcur_compute(&mut self, fi: usize, h: i64) {
         let nb = self.nb;
         let tl = TILE.min(nb);
         let slen = tl + 44;
-        let tlen = tl + 28;
         let f = &self.fmts[fi];
-        let t1 = f.t1;
         for plane in 0..PLANES {
             let g: [&[f32]; 4] =
                 std::array::from_fn(|gi| Self::grow_ext(f, nb, h - f.d[gi] as i64, plane));
             for k0 in (0..nb).step_by(tl) {
-                {
-                    let base = HALO_LO + k0;
-                    let (s_pp, rest) = self.st.split_at_mut(slen);
-                    let (s_pm, rest) = rest.split_at_mut(slen);
-                    let (s_mp, s_mm) = rest.split_at_mut(slen);
-                    pattern_sums(
-                        [s_pp, s_pm, s_mp, &mut s_mm[..slen]],
-                        [g[0], g[1], g[2], g[3]],
-                        base,
-                    );
-                }
-                for p in 0..4 {
-                    let s = &self.st[p * slen..(p + 1) * slen];
-                    max3(
-                        &mut self.tt[p * tlen..(p + 1) * tlen],
-                        &s[0..tlen],
-                        &s[8..8 + tlen],
-                        &s[16..16 + tlen],
-                    );
-                }
+                Self::pattern_tile(&mut self.st, g, k0, slen);
+                let st: [&[f32]; 4] = std::array::from_fn(|p| &self.st[p * slen..(p + 1) * slen]);
+                pooled_max(&mut self.rcur[k0..k0 + tl], st, plane == 0);
+            }
+        }
+        let Some(t) = f.t1 else { return };
+        self.stats.cells_tested += (4 * PLANES * nb) as u64;
+        // Exact gate: every S_p at bin i is one of the values pooled into R at band start
+        // i - (offset of p), so S crosses nowhere unless R crosses somewhere.
+        if count_above(&self.rcur, t) == 0 {
+            return;
+        }
+        for plane in 0..PLANES {
+            let g: [&[f32]; 4] =
+                std::array::from_fn(|gi| Self::grow_ext(f, nb, h - f.d[gi] as i64, plane));
+            for k0 in (0..nb).step_by(tl) {
+                Self::pattern_tile(&mut self.st, g, k0, slen);
                 let st: [&[f32]; 4] = std::array::from_fn(|p| &self.st[p * slen..p * slen + tl]);
-                let tt: [&[f32]; 4] = std::array::from_fn(|p| &self.tt[p * tlen..(p + 1) * tlen]);
-                max4(
-                    &mut self.rt,
-                    &tt[0][0..tl],
-                    &tt[1][24..24 + tl],
-                    &tt[2][4..4 + tl],
-                    &tt[3][28..28 + tl],
-                );
-                let rc = &mut self.rcur[k0..k0 + tl];
-                if plane == 0 {
-                    rc.copy_from_slice(&self.rt);
-                } else {
-                    max_into(rc, &self.rt);
-                }
-                let Some(t) = t1 else { continue };
-                max4(&mut self.mt, st[0], st[1], st[2], st[3]);
-                self.stats.cells_tested += 4 * tl as u64;
-                if count_above(&self.mt, t) == 0 {
-                    continue;
-                }
                 for i in 0..tl {
-                    if self.mt[i] <= t {
+                    if fmax(fmax(st[0][i], st[1][i]), fmax(st[2][i], st[3][i])) <= t {
                         continue;
                     }
                     for (p, s) in st.iter().enumerate() {
@@ -1200,6 +1233,19 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// The four pattern sums of the tile starting at bin `k0` into `st` (rows of `slen`).
+    #[inline(always)]
+    fn pattern_tile(st: &mut [f32], g: [&[f32]; 4], k0: usize, slen: usize) {
+        let (s_pp, rest) = st.split_at_mut(slen);
+        let (s_pm, rest) = rest.split_at_mut(slen);
+        let (s_mp, s_mm) = rest.split_at_mut(slen);
+        pattern_sums(
+            [s_pp, s_pm, s_mp, &mut s_mm[..slen]],
+            [g[0], g[1], g[2], g[3]],
+            HALO_LO + k0,
+        );
     }
 
     /// S of pattern `p` with group 0 at (`k`, `plane`), repetition ending at hop `end`.
@@ -1999,7 +2045,7 @@ fn n_init_candidates(reps: &[(f64, usize)], nb: usize) -> Vec<usize> {
 
 /// `G_q = |sum_j X_j e^{-j 2 pi q j / 12}|^2 / J` for q = -1 (`gm`), 0 (`g0`), +1 (`gp`),
 /// frames `X_j` as split real / imaginary rows, earliest first.
-#[inline(never)]
+#[inline(always)]
 fn coherent_rows<const J: usize>(
     xr: [&[f32]; J],
     xi: [&[f32]; J],
@@ -2036,10 +2082,70 @@ fn coherent_rows<const J: usize>(
     }
 }
 
+/// [`coherent_rows`] for J = 5 (frames 1..5, `o5`) and J = 6 (frames 0..5, `o6`) in one pass,
+/// each with exactly the arithmetic of its own call; outputs in the order q = -1, 0, +1.
+#[inline(always)]
+fn coherent_rows_56(
+    xr: [&[f32]; 6],
+    xi: [&[f32]; 6],
+    ramp: &[(f32, f32); 6],
+    o5: [&mut [f32]; 3],
+    o6: [&mut [f32]; 3],
+) {
+    let [m5, z5, p5] = o5;
+    let [m6, z6, p6] = o6;
+    let n = z5.len();
+    let xr: [&[f32]; 6] = xr.map(|s| &s[..n]);
+    let xi: [&[f32]; 6] = xi.map(|s| &s[..n]);
+    let (m5, z5, p5, m6, z6, p6) = (
+        &mut m5[..n],
+        &mut z5[..n],
+        &mut p5[..n],
+        &mut m6[..n],
+        &mut z6[..n],
+        &mut p6[..n],
+    );
+    for k in 0..n {
+        let mut a5 = [0.0f32; 6];
+        let mut a6 = [0.0f32; 6];
+        for j in 0..6 {
+            let (vr, vi) = (xr[j][k], xi[j][k]);
+            let (c, s) = ramp[j];
+            a6[0] += vr;
+            a6[1] += vi;
+            a6[2] += vr * c;
+            a6[3] += vi * c;
+            a6[4] += vr * s;
+            a6[5] += vi * s;
+            if j > 0 {
+                let (c, s) = ramp[j - 1];
+                a5[0] += vr;
+                a5[1] += vi;
+                a5[2] += vr * c;
+                a5[3] += vi * c;
+                a5[4] += vr * s;
+                a5[5] += vi * s;
+            }
+        }
+        let mag = |a: [f32; 6], inv_j: f32| -> (f32, f32, f32) {
+            let [s0r, s0i, ar, ai, br, bi] = a;
+            let (pr, pi) = (ar + bi, ai - br);
+            let (mr, mi) = (ar - bi, ai + br);
+            (
+                (mr * mr + mi * mi) * inv_j,
+                (s0r * s0r + s0i * s0i) * inv_j,
+                (pr * pr + pi * pi) * inv_j,
+            )
+        };
+        (m5[k], z5[k], p5[k]) = mag(a5, 1.0 / 5.0);
+        (m6[k], z6[k], p6[k]) = mag(a6, 1.0 / 6.0);
+    }
+}
+
 /// The four pattern sums `S_p[v] = G0[v] + G1[v + 4 s1] + G2[v + 4 s1 + 24 s2] + G3[v + 24 s2]`
 /// for `v = base .. base + out.len()` (indices into the haloed rows `g`), in the order of
 /// [`PATTERNS`].
-#[inline(never)]
+#[inline(always)]
 fn pattern_sums(out: [&mut [f32]; 4], g: [&[f32]; 4], base: usize) {
     let n = out[0].len();
     let h1 = HOP1 as usize;
@@ -2079,25 +2185,38 @@ fn fmax(a: f32, b: f32) -> f32 {
     }
 }
 
-#[inline(never)]
-fn max3(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32]) {
-    let n = out.len();
-    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+/// `acc = a + b` elementwise.
+#[inline(always)]
+fn add2(acc: &mut [f32], a: &[f32], b: &[f32]) {
+    let n = acc.len();
+    let (a, b) = (&a[..n], &b[..n]);
     for i in 0..n {
-        out[i] = fmax(fmax(a[i], b[i]), c[i]);
+        acc[i] = a[i] + b[i];
     }
 }
 
-#[inline(never)]
-fn max4(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32], d: &[f32]) {
-    let n = out.len();
-    let (a, b, c, d) = (&a[..n], &b[..n], &c[..n], &d[..n]);
-    for i in 0..n {
-        out[i] = fmax(fmax(a[i], b[i]), fmax(c[i], d[i]));
+/// `R` of a tile: `acc[b] = max over the patterns p and the three first subcarriers n of p
+/// of S_p[b + off_p + 8 n]`, off_p = 0, 24, 4, 28 in the order of [`PATTERNS`] (the band
+/// start b holds group 0 at b + 4 ñ(0)); `first` overwrites `acc`, else it is max-ed into.
+#[inline(always)]
+fn pooled_max(acc: &mut [f32], st: [&[f32]; 4], first: bool) {
+    let n = acc.len();
+    let (p0, p1, p2, p3) = (st[0], st[1], st[2], st[3]);
+    let (a0, a1, a2) = (&p0[0..n], &p0[8..8 + n], &p0[16..16 + n]);
+    let (b0, b1, b2) = (&p1[24..24 + n], &p1[32..32 + n], &p1[40..40 + n]);
+    let (c0, c1, c2) = (&p2[4..4 + n], &p2[12..12 + n], &p2[20..20 + n]);
+    let (d0, d1, d2) = (&p3[28..28 + n], &p3[36..36 + n], &p3[44..44 + n]);
+    for b in 0..n {
+        let a = fmax(fmax(a0[b], a1[b]), a2[b]);
+        let c = fmax(fmax(b0[b], b1[b]), b2[b]);
+        let d = fmax(fmax(c0[b], c1[b]), c2[b]);
+        let e = fmax(fmax(d0[b], d1[b]), d2[b]);
+        let v = fmax(fmax(a, c), fmax(d, e));
+        acc[b] = if first { v } else { fmax(acc[b], v) };
     }
 }
 
-#[inline(never)]
+#[inline(always)]
 fn max_into(acc: &mut [f32], x: &[f32]) {
     let n = acc.len();
     let x = &x[..n];
@@ -2106,7 +2225,7 @@ fn max_into(acc: &mut [f32], x: &[f32]) {
     }
 }
 
-#[inline(never)]
+#[inline(always)]
 fn add_into(acc: &mut [f32], x: &[f32]) {
     let n = acc.len();
     let x = &x[..n];
@@ -2115,7 +2234,7 @@ fn add_into(acc: &mut [f32], x: &[f32]) {
     }
 }
 
-#[inline(never)]
+#[inline(always)]
 fn count_above(x: &[f32], t: f32) -> usize {
     x.iter().map(|&v| (v > t) as u32).sum::<u32>() as usize
 }
