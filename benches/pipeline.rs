@@ -238,7 +238,7 @@ fn scan_recording(c: &mut Criterion) {
     g.bench_function("car_sweep_15.36MSps_ci8_all_detectors", |b| {
         b.iter(|| {
             let input = IqInput::open(&meta, None, None, None).expect("opens");
-            let (stages, _) = detectors::build(fs, 0.5, &Which::ALL).expect("valid");
+            let (stages, _) = detectors::build(fs, 0.5, &Which::DEFAULT).expect("valid");
             let ctx = CaptureContext {
                 sample_rate_hz: fs,
                 center_freq_hz: input.frequency_hz,

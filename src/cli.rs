@@ -106,7 +106,8 @@ pub struct ScanArgs {
     /// (sets every threshold; 0.5 keeps a 1.92 MS/s input under one per hour).
     #[arg(long, value_name = "RATE", default_value_t = 0.5)]
     pub false_alarms_per_hour: f64,
-    /// Detectors to run, comma-separated: energy, nprach, prach (default: all).
+    /// Detectors to run, comma-separated: energy, nprach, prach (the default), and the
+    /// experimental pusch, npusch.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub detectors: Option<Vec<crate::detectors::Which>>,
     /// No progress bar.

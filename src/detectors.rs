@@ -10,7 +10,9 @@
 use anyhow::{bail, Context, Result};
 use ciot_dsp::detect::energy::{EnergyDetector, EnergyDetectorConfig};
 use ciot_dsp::detect::nprach::{NprachDetector, NprachDetectorConfig};
+use ciot_dsp::detect::npusch::{NpuschDetector, NpuschDetectorConfig};
 use ciot_dsp::detect::prach::{PrachDetector, PrachDetectorConfig};
+use ciot_dsp::detect::pusch::{PuschDetector, PuschDetectorConfig};
 use ciot_dsp::detect::{lte_rate_multiple, Detection, Detector};
 use ciot_dsp::resample::Resampler;
 use num_complex::Complex32;
@@ -25,11 +27,27 @@ pub enum Which {
     Nprach,
     /// LTE / LTE-M random access (5.7).
     Prach,
+    /// LTE / LTE-M uplink data (SC-FDMA with DMRS, 5.3-5.6). Experimental: not run by
+    /// default (sensitivity below target, slow on wide allocations).
+    Pusch,
+    /// NB-IoT uplink data (10.1.3-10.1.5). Experimental: not run by default (energy and
+    /// tone-shape statistic; multi-tone bursts often missed).
+    Npusch,
 }
 
 impl Which {
     /// Every detector, in the order they run.
-    pub const ALL: [Which; 3] = [Which::Energy, Which::Nprach, Which::Prach];
+    pub const ALL: [Which; 5] = [
+        Which::Energy,
+        Which::Nprach,
+        Which::Prach,
+        Which::Pusch,
+        Which::Npusch,
+    ];
+
+    /// The detectors `scan` runs unless `--detectors` says otherwise: those that meet the
+    /// project's false-alarm and interferer tests.
+    pub const DEFAULT: [Which; 3] = [Which::Energy, Which::Nprach, Which::Prach];
 
     /// The name used on the command line and in `--stats`.
     pub fn name(self) -> &'static str {
@@ -37,6 +55,8 @@ impl Which {
             Which::Energy => "energy",
             Which::Nprach => "nprach",
             Which::Prach => "prach",
+            Which::Pusch => "pusch",
+            Which::Npusch => "npusch",
         }
     }
 }
@@ -232,6 +252,22 @@ fn structured(w: Which, rate: f64, whole_band_per_hour: f64) -> Result<Box<dyn D
                 ..Default::default()
             })
             .context("PRACH detector")?,
+        ),
+        Which::Pusch => Box::new(
+            PuschDetector::new(PuschDetectorConfig {
+                sample_rate_hz: rate,
+                false_alarms_per_hour: whole_band_per_hour,
+                ..Default::default()
+            })
+            .context("PUSCH detector")?,
+        ),
+        Which::Npusch => Box::new(
+            NpuschDetector::new(NpuschDetectorConfig {
+                sample_rate_hz: rate,
+                false_alarms_per_hour: whole_band_per_hour,
+                ..Default::default()
+            })
+            .context("NPUSCH detector")?,
         ),
         Which::Energy => bail!("the energy detector is not a structured detector"),
     })

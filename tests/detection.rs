@@ -82,7 +82,8 @@ fn random_bursts_above_the_limit_are_found() {
                     prach(&mut r, fs, 3.0)
                 }
             );
-            let (truth, dets) = run_scan_with(&text, 0.5, &Which::ALL, 1 << 15).expect("scan runs");
+            let (truth, dets) =
+                run_scan_with(&text, 0.5, &Which::DEFAULT, 1 << 15).expect("scan runs");
             assert_eq!(truth.len(), 1);
             assert!(
                 found(&truth[0], &dets),
@@ -117,10 +118,10 @@ fn records_do_not_depend_on_the_block_size() {
         nprach(&mut r, 1.92e6, 3.0),
         prach(&mut r, 1.92e6, 3.0).replace("start_s = 0.0", "start_s = 0.06"),
     );
-    let (_, a) = run_scan_with(&text, 0.5, &Which::ALL, 1 << 16).expect("scan");
+    let (_, a) = run_scan_with(&text, 0.5, &Which::DEFAULT, 1 << 16).expect("scan");
     assert!(a.iter().any(|d| d.kind != Kind::Unknown), "{a:?}");
     for block in [1000usize, 4093, 32768] {
-        let (_, b) = run_scan_with(&text, 0.5, &Which::ALL, block).expect("scan");
+        let (_, b) = run_scan_with(&text, 0.5, &Which::DEFAULT, block).expect("scan");
         assert_eq!(a, b, "block {block}");
     }
 }
@@ -181,7 +182,7 @@ fn interferers_are_never_cellular() {
                 "{}[[emitter]]\n{emitter}",
                 capture(fs, 0.3, SEED + 100 + i as u64)
             );
-            let (_, dets) = run_scan_with(&text, 0.5, &Which::ALL, 1 << 16).expect("scan");
+            let (_, dets) = run_scan_with(&text, 0.5, &Which::DEFAULT, 1 << 16).expect("scan");
             let cellular: Vec<&DetectionRecord> =
                 dets.iter().filter(|d| d.kind != Kind::Unknown).collect();
             assert!(

@@ -45,7 +45,7 @@ fn scan(meta: &Path) -> Vec<DetectionRecord> {
         start_time: input.start_time,
     };
     let (dets, _) =
-        detectors::build(input.sample_rate_hz, 0.5, &detectors::Which::ALL).expect("detectors");
+        detectors::build(input.sample_rate_hz, 0.5, &detectors::Which::DEFAULT).expect("detectors");
     let source = FileSource::new(input.reader(BLOCK).expect("reader"), input.sample_rate_hz);
     let mut out = Vec::new();
     pipeline::run(

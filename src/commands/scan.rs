@@ -70,7 +70,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     let which = args
         .detectors
         .clone()
-        .unwrap_or_else(|| detectors::Which::ALL.to_vec());
+        .unwrap_or_else(|| detectors::Which::DEFAULT.to_vec());
     let (dets, det_warnings) = detectors::build(fs, args.false_alarms_per_hour, &which)
         .with_context(|| format!("setting up the detectors for {}", input.data_path.display()))?;
     for w in &det_warnings {

@@ -12,7 +12,9 @@
 
 pub mod energy;
 pub mod nprach;
+pub mod npusch;
 pub mod prach;
+pub mod pusch;
 
 use crate::synth::{Kind, Tech};
 use num_complex::Complex32;
@@ -137,7 +139,7 @@ macro_rules! impl_detector {
                 <$t>::reset(self)
             }
             fn stats(&self) -> Vec<(String, u64)> {
-                counters(<$t>::stats(self))
+                counters(&<$t>::stats(self))
             }
         }
     };
@@ -145,7 +147,9 @@ macro_rules! impl_detector {
 
 impl_detector!(energy::EnergyDetector, "energy");
 impl_detector!(nprach::NprachDetector, "nprach");
+impl_detector!(npusch::NpuschDetector, "npusch");
 impl_detector!(prach::PrachDetector, "prach");
+impl_detector!(pusch::PuschDetector, "pusch");
 
 #[cfg(test)]
 mod tests {
