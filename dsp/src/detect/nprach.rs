@@ -35,7 +35,11 @@
 //!    --> tracks: threshold crossings on the same repetition grid and band are one track; a
 //!        track reads every later repetition (and the 8 before it) until no crossing for W
 //!        repetitions; the extent is the maximum-sum run of repetitions; checks reject
-//!        energy off the pattern (carriers, wideband bursts) and single-group energy
+//!        energy off the pattern (carriers, wideband bursts), single-group energy, energy
+//!        without the coherent gain of a steady tone (chirps, noise-like signals: the
+//!        group energy G against the mean frame power at the tone), and the threshold is
+//!        met again in units of the local band level at the same time (wideband energy
+//!        that switches on before the slow floor follows)
 //!    --> one Detection per preamble (formats resolved by the larger evidence; 64-repetition
 //!        halves joined across the 40 ms gap)
 //! ```
@@ -139,6 +143,13 @@ const EXTENT_LEVEL: f64 = 0.4;
 /// Association tolerance in time: a crossing within this many hops of a track's repetition
 /// grid belongs to it (the pattern statistic stays above threshold over several hops).
 const ASSOC_HOPS: i64 = 6;
+/// Local band level of a candidate's tones: bins `LOCAL_LO ..= LOCAL_HI` to either side
+/// (beyond the tone's main lobe, within about 12 subcarriers).
+const LOCAL_LO: isize = 6;
+const LOCAL_HI: isize = 48;
+/// Least ratio of the coherent to the incoherent excess energy of the pattern (a steady
+/// tone: J = 5 or 6; energy present in one frame of the group or noise-like: about 1).
+const COHERENCE_MIN: f64 = 2.5;
 /// 40 ms gap after every 64 repetitions (10.1.6.1), seconds.
 const GAP_S: f64 = 0.040;
 
@@ -273,6 +284,9 @@ pub struct NprachStats {
     /// Candidates whose energy sat in two groups only (a hypothesis shifted against a
     /// real preamble).
     pub rejected_partial_pattern: u64,
+    /// Candidates whose pattern energy is not that of tones steady through their symbol
+    /// groups (chirps, noise-like wideband signals: no coherent gain over the frames).
+    pub rejected_incoherent: u64,
     /// Candidates with no repetition standing out of the noise.
     pub rejected_too_short: u64,
     /// Candidates with no repetition read at full resolution inside their extent.
@@ -480,6 +494,14 @@ struct Cand {
     /// Mean excess energy (G - 1) of the 12 off-pattern cells (each group's time at the
     /// other groups' tones).
     off_excess: f32,
+    /// Incoherent group energies: the normalised frame powers at the group tones averaged
+    /// over the group's frames (unit mean on noise, like G; a steady tone gives `G - 1`
+    /// about J times `I - 1`, energy that moves or is noise-like about as much).
+    incoh: [f32; 4],
+    /// Local band level at the same time: the normalised frame power around the group
+    /// tones (`LOCAL_LO ..= LOCAL_HI` bins to either side) over the group frames, mean of
+    /// the four groups, at least 1.
+    local: f32,
     /// Estimated tone power (linear, full scale) and noise power per sample.
     power: f64,
     noise: f64,
@@ -583,6 +605,8 @@ struct Core {
     depth_x: usize,
     aring: Vec<f32>,
     depth_a: usize,
+    /// Normalised frame powers `|x|^2 a^2`, `depth_a` rows (for the incoherent energies).
+    pring: Vec<f32>,
     /// Scratch.
     pw: Vec<f32>,
     qext: Vec<f32>,
@@ -730,6 +754,7 @@ impl NprachDetector {
             depth_x,
             aring: vec![0.0; depth_a * nb],
             depth_a,
+            pring: vec![0.0; depth_a * nb],
             pw: vec![0.0; nb],
             qext: vec![0.0; nb + 2 * (CFAR_GUARD + CFAR_HALF)],
             prefix: vec![0.0; nb + 2 * (CFAR_GUARD + CFAR_HALF) + 1],
@@ -857,6 +882,7 @@ impl Core {
         self.xr.iter_mut().for_each(|v| *v = 0.0);
         self.xi.iter_mut().for_each(|v| *v = 0.0);
         self.aring.iter_mut().for_each(|v| *v = 0.0);
+        self.pring.iter_mut().for_each(|v| *v = 0.0);
         for f in &mut self.fmts {
             f.gring.iter_mut().for_each(|v| *v = 0.0);
             f.rring.iter_mut().for_each(|v| *v = 0.0);
@@ -1005,6 +1031,10 @@ impl Core {
                 1.0
             };
             *o = g * s;
+        }
+        let prow = &mut self.pring[(h as usize % self.depth_a) * nb..][..nb];
+        for ((q, &p), &g) in prow.iter_mut().zip(&self.pw).zip(&*arow) {
+            *q = p * g * g;
         }
         let row = (h as usize) % self.depth_x;
         let xr = &mut self.xr[row * nb..(row + 1) * nb];
@@ -1494,13 +1524,16 @@ impl Core {
             }
             let (s, n0, plane, e) = best;
             let k = b + (n0 * PAD) as isize;
-            let (groups, off_excess, power, noise) = self.details(fi, e, k, plane, pattern_of(n0));
+            let (groups, incoh, local, off_excess, power, noise) =
+                self.details(fi, e, k, plane, pattern_of(n0));
             rep.cands[j] = Cand {
                 s,
                 n0: n0 as u8,
                 plane: plane as u8,
                 dh: (e - end) as i8,
                 groups,
+                incoh,
+                local,
                 off_excess,
                 power,
                 noise,
@@ -1545,7 +1578,7 @@ impl Core {
         k: isize,
         plane: usize,
         p: usize,
-    ) -> ([f32; 4], f32, f64, f64) {
+    ) -> ([f32; 4], [f32; 4], f32, f32, f64, f64) {
         let nb = self.nb;
         let f = &self.fmts[fi];
         let o = pattern_offsets(p);
@@ -1570,21 +1603,32 @@ impl Core {
         let n = self.n as f64;
         let mut pw = 0.0;
         let mut noise = 0.0;
+        let mut incoh = [0.0f32; 4];
+        let mut local = 0.0f32;
         for (g, &gv) in groups.iter().enumerate() {
             let kk = wrap(k + o[g], nb);
             let mut gsum = 0.0;
+            let mut isum = 0.0;
             for jj in 0..f.j {
                 let fr = e - f.d[g] as i64 - 2 * jj as i64;
                 let r = (fr.rem_euclid(self.depth_a as i64)) as usize;
                 gsum += self.aring[r * nb + kk] as f64;
+                isum += self.pring[r * nb + kk];
+                let row = &self.pring[r * nb..(r + 1) * nb];
+                for d in LOCAL_LO..=LOCAL_HI {
+                    local += row[wrap(kk as isize - d, nb)] + row[wrap(kk as isize + d, nb)];
+                }
             }
+            incoh[g] = isum / f.j as f32;
             let ga = gsum / j;
             if ga > 0.0 {
                 pw += (gv as f64 - 1.0).max(0.0) / (j * n * n * ga * ga);
                 noise += 1.0 / (ga * ga * n);
             }
         }
-        (groups, off / 12.0, pw / 4.0, noise / 4.0)
+        let cells = (4 * f.j * 2 * (LOCAL_HI - LOCAL_LO + 1) as usize) as f32;
+        let local = (local / cells).max(1.0);
+        (groups, incoh, local, off / 12.0, pw / 4.0, noise / 4.0)
     }
 
     /// Decides a track: band, extent, checks; a detection goes to `pending`.
@@ -1657,18 +1701,36 @@ impl Core {
         };
         let ext = &obs[ra..rb];
         let nrep = ext.len();
-        // The best window inside the extent must still reach a tested threshold.
+        // The best window inside the extent must still reach a tested threshold, in units
+        // of the local band level at the time of the repetitions read at full resolution
+        // (wideband energy that switches on raises every bin before the slow floor follows:
+        // the statistic must stand out from the band around it too).
+        let local = {
+            let ls: Vec<f64> = ext
+                .iter()
+                .filter_map(|o| o.live.as_deref().map(|l| l.cands[jstar].local as f64))
+                .collect();
+            if ls.is_empty() {
+                1.0
+            } else {
+                ls.iter().sum::<f64>() / ls.len() as f64
+            }
+        };
         let f = &self.fmts[fi];
         let mut ok = false;
         if let Some(t1) = f.t1 {
-            ok |= ext
-                .iter()
-                .any(|o| o.live.as_ref().is_some_and(|l| l.cands[l.best_j].s > t1));
+            ok |= ext.iter().any(|o| {
+                o.live.as_ref().is_some_and(|l| {
+                    let c = &l.cands[l.best_j];
+                    c.s as f64 / (c.local as f64) > t1 as f64
+                })
+            });
         }
         for &(w, tw) in &f.tw {
             let w = w as usize;
             if w <= nrep {
-                ok |= (0..=nrep - w).any(|i| v[ra + i..ra + i + w].iter().sum::<f64>() > tw as f64);
+                ok |= (0..=nrep - w)
+                    .any(|i| v[ra + i..ra + i + w].iter().sum::<f64>() / local > tw as f64);
             }
         }
         if !ok {
@@ -1701,6 +1763,19 @@ impl Core {
             let n_off = 12.0 * lives.len() as f64;
             if off_ex > 0.25 * on_ex + 4.0 * n_off.sqrt() / 3.0 {
                 self.stats.rejected_pattern_inconsistent += 1;
+                return;
+            }
+            // Steady tones: the coherent excess is about J times the incoherent one (a chirp
+            // sweeping through, a noise-like wideband signal: about once).
+            let inc_ex: f64 = lives
+                .iter()
+                .map(|(_, _, c)| c.incoh.iter().map(|&g| g as f64 - 1.0).sum::<f64>())
+                .sum();
+            // The incoherent excess is a mean of J unit exponentials per cell on noise: it is
+            // taken two standard deviations low so that weak preambles keep their margin.
+            let inc_sd = (4.0 * lives.len() as f64 / fj as f64).sqrt();
+            if on_ex < COHERENCE_MIN * (inc_ex - 2.0 * inc_sd) {
+                self.stats.rejected_incoherent += 1;
                 return;
             }
             let max_ex: f64 = lives
@@ -2730,5 +2805,84 @@ mod tests {
         // both in one band with consistent patterns.
         let two = [one[0], (100.0, pattern_of(0))];
         assert_eq!(n_init_candidates(&two, nb), vec![5]);
+    }
+
+    /// Twelve LoRa-like chirps (`interferer::ChirpConfig`, 125 kHz, spreading factor `sf`),
+    /// 15 dB in their 125 kHz, centred at `centre`, starting after `lead_s` of noise (plus a
+    /// random fraction of a millisecond), followed by 30 ms of noise.
+    fn chirp_stream(fs: f64, sf: u32, centre: f64, lead_s: f64, seed: u64) -> Vec<Complex32> {
+        use crate::synth::interferer::ChirpConfig;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let c = ChirpConfig {
+            bandwidth_hz: 125e3,
+            spreading_factor: sf,
+            n_symbols: 12,
+        }
+        .generate()
+        .unwrap();
+        let dur = c.signal.duration_s();
+        let mut x = vec![Complex32::new(0.0, 0.0); ((lead_s + dur + 0.03) * fs) as usize];
+        let p = signal_power_for_snr(NOISE, fs, 15.0, 125e3);
+        c.signal.render_add(
+            &mut x,
+            0,
+            fs,
+            lead_s * fs + rng.random_range(0.0..1000.0),
+            centre,
+            Complex64::from_polar(p.sqrt(), rng.random_range(0.0..std::f64::consts::TAU)),
+        );
+        add_awgn(&mut x, NOISE, &mut rng);
+        x
+    }
+
+    #[test]
+    fn lora_chirps_are_not_nprach() {
+        // The case found on recordings: SF 8 at 15.36 MS/s, 6.8 MHz off DC, 45 ms in.
+        let fs = 15.36e6;
+        let x = chirp_stream(fs, 8, 6.8e6, 0.045, 0x5eed_1000);
+        let (dets, st) = run(&config(fs), &x, 65536);
+        assert!(dets.is_empty(), "15.36 MS/s: {dets:?} {st:?}");
+        let fs = 1.92e6;
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_1100);
+        for sf in [7u32, 8, 9] {
+            for i in 0..2u64 {
+                let centre = rng.random_range(-0.4 * fs..0.4 * fs);
+                let x = chirp_stream(fs, sf, centre, 0.03, 0x5eed_1200 + 16 * sf as u64 + i);
+                let (dets, st) = run(&config(fs), &x, 65536);
+                assert!(
+                    dets.is_empty(),
+                    "SF {sf} at {centre:.0} Hz: {dets:?} {st:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lte_downlink_onset_is_not_nprach() {
+        use crate::synth::interferer::LteDownlinkConfig;
+        let fs = 1.92e6;
+        for seed in 0..3u64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_1300 + seed);
+            let dl = LteDownlinkConfig {
+                duration_s: 0.02,
+                ..Default::default()
+            }
+            .generate(&mut rng)
+            .unwrap();
+            let mut x = vec![Complex32::new(0.0, 0.0); (0.12 * fs) as usize];
+            let p = signal_power_for_snr(NOISE, fs, 6.0, dl.snr_bandwidth_hz);
+            let centre = rng.random_range(-50e3..50e3);
+            dl.signal.render_add(
+                &mut x,
+                0,
+                fs,
+                rng.random_range(0.04..0.06) * fs,
+                centre,
+                Complex64::new(p.sqrt(), 0.0),
+            );
+            add_awgn(&mut x, NOISE, &mut rng);
+            let (dets, st) = run(&config(fs), &x, 65536);
+            assert!(dets.is_empty(), "seed {seed}: {dets:?} {st:?}");
+        }
     }
 }
