@@ -55,6 +55,9 @@ pub struct EvalArgs {
     /// Base seed (every trial derives its own).
     #[arg(long, default_value_t = 0x5eed)]
     pub seed: u64,
+    /// Detectors to run, comma-separated (default: all, the experimental ones included).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub detectors: Option<Vec<crate::detectors::Which>>,
 }
 
 impl EvalArgs {
@@ -66,6 +69,10 @@ impl EvalArgs {
         );
         if let Some(c) = &self.case {
             s.push_str(&format!(" --case {c}"));
+        }
+        if let Some(d) = &self.detectors {
+            let names: Vec<&str> = d.iter().map(|w| w.name()).collect();
+            s.push_str(&format!(" --detectors {}", names.join(",")));
         }
         s
     }

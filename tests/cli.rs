@@ -95,7 +95,9 @@ fn eval_writes_table_json_and_plot() {
             "--noise-seconds",
             "2",
             "--case",
-            "pusch_6prb",
+            "prach_f0",
+            "--detectors",
+            "energy,nprach,prach",
             "--out",
         ])
         .arg(&out)
@@ -103,8 +105,8 @@ fn eval_writes_table_json_and_plot() {
         .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out.join("eval.md")).expect("table");
-    assert!(md.contains("| pusch_6prb | 6.0 | 1 |"), "{md}");
-    assert!(md.contains("| pusch_6prb | -4.0 | 1 |"), "{md}");
+    assert!(md.contains("| prach_f0 | 6.0 | 1 |"), "{md}");
+    assert!(md.contains("| prach_f0 | -4.0 | 1 |"), "{md}");
     assert!(md.contains("noise only"));
     let png = std::fs::read(out.join("pd_vs_snr.png")).expect("plot");
     assert_eq!(&png[..4], b"\x89PNG");

@@ -252,10 +252,10 @@ pub fn run_scan_with(
 
 fn run_scan(
     text: &str,
-    _fs: f64,
+    which: &[detectors::Which],
     far: f64,
 ) -> Result<(Vec<DetectionRecord>, Vec<DetectionRecord>)> {
-    run_scan_with(text, far, &detectors::Which::ALL, 1 << 16)
+    run_scan_with(text, far, which, 1 << 16)
 }
 
 /// One row of the result table.
@@ -290,6 +290,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         }
         v
     };
+    let which = args
+        .detectors
+        .clone()
+        .unwrap_or_else(|| detectors::Which::ALL.to_vec());
     let rule = MatchRule::default();
     let mut points = Vec::new();
     for case in cases() {
@@ -321,7 +325,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                     capture(case.fs, case.duration_s, seed),
                     (case.emitter)(&mut rng)
                 );
-                let (truth, dets) = run_scan(&text, case.fs, args.false_alarms_per_hour)?;
+                let (truth, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
                 let s = score(&truth, &dets, &rule);
                 let key = crate::commands::scan::kind_name(case.kind);
                 if let Some(k) = s.by_kind.get(key) {
@@ -354,7 +358,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let n = (args.noise_seconds / chunk_s).ceil() as usize;
         for i in 0..n {
             let text = capture(FS, chunk_s, args.seed ^ (0xfa00 + i as u64));
-            let (_t, dets) = run_scan(&text, FS, args.false_alarms_per_hour)?;
+            let (_t, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
             total += dets.len();
             for d in dets {
                 *by_kind
@@ -384,7 +388,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let trials = args.trials.max(1);
         for t in 0..trials {
             let text = format!("{}[[emitter]]\n{emitter}", capture(FS, 0.6, args.seed ^ (0x1f00 + t as u64)));
-            let (_truth, dets) = run_scan(&text, FS, args.false_alarms_per_hour)?;
+            let (_truth, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
             for d in dets {
                 if d.kind != Kind::Unknown {
                     cellular += 1;
