@@ -120,6 +120,20 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Record every sample delivered to PATH: SigMF (`BASE`, `BASE.sigmf-meta`) in the
+    /// source's native format, or HDF5 (`.h5`, feature `hdf5`), with the detections
+    /// stored in it; flushed every second; SHA-256 in `SHA256SUMS` beside it.
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
+    /// Write a SigMF snippet around each detection into DIR (from the pre-trigger history).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Snapshot length before each burst, ms.
+    #[arg(long, value_name = "MS", default_value_t = 50.0)]
+    pub snapshot_pre_ms: f64,
+    /// Snapshot length after each burst, ms.
+    #[arg(long, value_name = "MS", default_value_t = 50.0)]
+    pub snapshot_post_ms: f64,
 }
 
 /// `synth` options.

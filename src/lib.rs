@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod detectors;
+pub mod evidence;
 pub mod iq;
 pub mod pipeline;
 pub mod plot;

@@ -2,6 +2,9 @@
 
 use crate::cli::ScanArgs;
 use crate::detectors;
+use crate::evidence::health::{HealthMonitor, HealthSource};
+use crate::evidence::snapshot::{SnapshotConfig, Snapshotter};
+use crate::evidence::{manifest, open_sink, CaptureInfo, Recorder, RecordingSource};
 use crate::iq::{IqBlock, IqInput, IqReader, SampleFormat};
 use crate::pipeline::{self, Event, PipelineConfig, Source};
 use crate::record::DetectionRecord;
@@ -79,7 +82,45 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     let scanner = Scanner::new(dets, ctx, 0.25);
     let reader = input.reader(BLOCK)?;
     let total = input.sigmf.as_ref().map(|r| r.num_samples());
-    let source = FileSource::new(reader, fs);
+    let info = CaptureInfo {
+        sample_rate_hz: fs,
+        center_hz: input.frequency_hz,
+        start_time: input.start_time,
+        device: format!("replay of {}", input.data_path.display()),
+        gains_db: Vec::new(),
+        format: input.format,
+        command_line: command_line(),
+    };
+
+    // Evidence: the recorder sits in front of the ring (it keeps what the DSP drops), the
+    // health monitor looks at every delivered sample, snapshots wrap the scanner.
+    let recorder = match &args.record {
+        Some(p) => {
+            Some(Recorder::new(open_sink(p, &info).with_context(|| {
+                format!("starting the recording {}", p.display())
+            })?))
+        }
+        None => None,
+    };
+    let (notice_tx, notice_rx) = crossbeam_channel::bounded::<String>(64);
+    let health = HealthMonitor::new(input.format, fs, Some(notice_tx), false);
+    let health_summary = health.summary();
+    let source = HealthSource::new(
+        RecordingSource::new(FileSource::new(reader, fs), recorder.clone()),
+        health,
+    );
+    let processor = match &args.snapshots {
+        Some(dir) => {
+            let cfg = SnapshotConfig {
+                pre_s: args.snapshot_pre_ms / 1e3,
+                post_s: args.snapshot_post_ms / 1e3,
+                ..SnapshotConfig::new(dir.clone())
+            };
+            Snapshotter::new(scanner, cfg, info.clone())
+                .with_context(|| format!("creating the snapshot folder {}", dir.display()))?
+        }
+        None => Snapshotter::disabled(scanner, info.clone()),
+    };
 
     let mut json: Option<Box<dyn Write>> = match &args.json {
         Some(p) if p.as_os_str() == "-" => {
@@ -120,16 +161,30 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     let mut records: Vec<DetectionRecord> = Vec::new();
     let mut gaps = Vec::new();
     let t0 = std::time::Instant::now();
-    let (summary, scanner) = pipeline::run(source, scanner, &cfg, stop, |ev| {
+    let result = pipeline::run(source, processor, &cfg, stop, |ev| {
+        for n in notice_rx.try_iter() {
+            match &bar {
+                Some(b) => b.println(format!("warning: {n}")),
+                None => eprintln!("warning: {n}"),
+            }
+        }
         match ev {
             Event::Output(r) => {
                 if let Some(w) = json.as_mut() {
                     serde_json::to_writer(&mut *w, &r)?;
                     w.write_all(b"\n")?;
                 }
+                if let Some(rec) = &recorder {
+                    rec.annotate(&r)?;
+                }
                 records.push(r);
             }
-            Event::Gap(g) => gaps.push(g),
+            Event::Gap(g) => {
+                if let Some(rec) = &recorder {
+                    rec.note_gap(&g);
+                }
+                gaps.push(g)
+            }
             Event::Progress(p) => {
                 if let Some(b) = &bar {
                     b.set_position(p);
@@ -139,14 +194,41 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             }
         }
         Ok(())
-    })
-    .with_context(|| format!("scanning {}", input.data_path.display()))?;
-    if let Some(mut w) = json.take() {
-        w.flush().context("writing the JSON Lines output")?;
+    });
+    for n in notice_rx.try_iter() {
+        eprintln!("warning: {n}");
     }
-    if let Some(b) = bar {
+    if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    // Whatever happened to the pipeline, close the outputs so what was written stays valid.
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    let json_result = match json.take() {
+        Some(mut w) => w.flush().context("writing the JSON Lines output"),
+        None => Ok(()),
+    };
+    if let Some(p) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
+        written.push(p.clone());
+    }
+    let rec_result = match &recorder {
+        Some(rec) => rec
+            .finish()
+            .map(|files| written.extend(files))
+            .with_context(|| format!("closing the recording {}", rec.path().display())),
+        None => Ok(()),
+    };
+    let manifest_result = if written.is_empty() {
+        Ok(Vec::new())
+    } else {
+        manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")
+    };
+    let (summary, processor) =
+        result.with_context(|| format!("scanning {}", input.data_path.display()))?;
+    json_result?;
+    rec_result?;
+    let manifests = manifest_result?;
+    let snaps = processor.report().clone();
+    let scanner = processor.inner();
 
     // Human summary: stderr, so standard output stays pure JSON Lines with `--json -`.
     let mut err = std::io::stderr().lock();
@@ -212,6 +294,34 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             ""
         }
     )?;
+    if let Ok(h) = health_summary.lock() {
+        writeln!(err, "  {}", h.line())?;
+    }
+    if let Some(rec) = &recorder {
+        writeln!(err, "  recorded: {}", rec.path().display())?;
+    }
+    if args.snapshots.is_some() {
+        writeln!(
+            err,
+            "  snapshots: {} written{}{}",
+            snaps.written,
+            if snaps.truncated > 0 {
+                format!(", {} cut short", snaps.truncated)
+            } else {
+                String::new()
+            },
+            args.snapshots
+                .as_ref()
+                .map(|d| format!(" in {}", d.display()))
+                .unwrap_or_default()
+        )?;
+        for f in &snaps.failures {
+            writeln!(err, "warning: snapshot not written: {f}")?;
+        }
+    }
+    for m in &manifests {
+        writeln!(err, "  SHA-256 manifest: {}", m.display())?;
+    }
     for w in &summary.warnings {
         writeln!(err, "warning: {w}")?;
     }
@@ -223,6 +333,20 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The command line as typed (for recordings and reports).
+pub fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            if a.contains(char::is_whitespace) {
+                format!("'{a}'")
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The `kind` string of the contract.
