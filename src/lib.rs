@@ -14,3 +14,4 @@ pub mod record;
 pub mod scan;
 pub mod scenario;
 pub mod score;
+pub mod sweep;

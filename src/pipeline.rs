@@ -162,7 +162,9 @@ where
     let ingest = thread::Builder::new().name("ingest".into()).spawn(
         move || -> anyhow::Result<(u64, Vec<String>, bool)> {
             let mut block = IqBlock::default();
-            let mut expected = 0u64;
+            // The stream may start at any index (a sweep dwell): no gap before the first block.
+            let mut expected: Option<u64> = None;
+            let mut origin: Option<u64> = None;
             let mut delivered = 0u64;
             let start = Instant::now();
             let mut interrupted = false;
@@ -175,16 +177,17 @@ where
                     break;
                 }
                 delivered += block.len() as u64;
-                if block.first_sample > expected {
+                if let Some(e) = expected.filter(|&e| block.first_sample > e) {
                     let gap = Gap {
-                        first_sample: expected,
-                        count: block.first_sample - expected,
+                        first_sample: e,
+                        count: block.first_sample - e,
                         cause: GapCause::Source,
                     };
                     let _ = ev_gap.send(Event::Gap(gap));
                 }
-                expected = block.end_sample();
-                if cfg_realtime_pace(live, fs, &start, block.first_sample) {
+                expected = Some(block.end_sample());
+                let origin = *origin.get_or_insert(block.first_sample);
+                if cfg_realtime_pace(live, fs, &start, block.first_sample.saturating_sub(origin)) {
                     // paced: wait until the block's time has come
                 }
                 let mut off = 0usize;
@@ -294,13 +297,13 @@ where
     Ok((summary, processor))
 }
 
-/// Sleeps until the wall clock reaches the time of sample `first_sample` (real-time pacing);
-/// returns whether it paced.
-fn cfg_realtime_pace(live: bool, fs: f64, start: &Instant, first_sample: u64) -> bool {
+/// Sleeps until the wall clock reaches the time of the sample `since_origin` samples after
+/// the stream's first (real-time pacing); returns whether it paced.
+fn cfg_realtime_pace(live: bool, fs: f64, start: &Instant, since_origin: u64) -> bool {
     if !live || fs <= 0.0 {
         return false;
     }
-    let due = Duration::from_secs_f64(first_sample as f64 / fs);
+    let due = Duration::from_secs_f64(since_origin as f64 / fs);
     let now = start.elapsed();
     if due > now {
         thread::sleep(due - now);

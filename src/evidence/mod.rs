@@ -180,7 +180,8 @@ impl Recorder {
         RecordingSource::new(source, Some(self.clone()))
     }
 
-    fn write(&self, block: &IqBlock) -> Result<(), RecordError> {
+    /// Records a block (what [`RecordingSource`] does), checkpointing once a second.
+    pub fn write_block(&self, block: &IqBlock) -> Result<(), RecordError> {
         let mut st = self.lock();
         let due = st.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
         if let Some(sink) = st.sink.as_mut() {
@@ -249,7 +250,7 @@ impl<S: Source> Source for RecordingSource<S> {
             return Ok(false);
         }
         if let Some(rec) = &self.rec {
-            rec.write(block).map_err(|e| {
+            rec.write_block(block).map_err(|e| {
                 anyhow::Error::new(e).context(format!(
                     "recording to {} stopped; what was written before is kept",
                     rec.path().display()
