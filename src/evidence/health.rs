@@ -292,11 +292,7 @@ mod tests {
         let secs = m.observe(0, &x[..1500]);
         assert_eq!(secs.len(), 1);
         let secs2 = m.observe(1500, &x[1500..]);
-        assert_eq!(
-            secs2.len(),
-            3,
-            "2.5 s more input closes seconds 2, 3 and 4"
-        );
+        assert_eq!(secs2.len(), 3, "2.5 s more input closes seconds 2, 3 and 4");
         m.observe(4000, &x[..1000]);
         let told: Vec<String> = rx.try_iter().collect();
         assert_eq!(told.len(), 3, "{told:?}");
