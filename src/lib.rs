@@ -15,3 +15,4 @@ pub mod scan;
 pub mod scenario;
 pub mod score;
 pub mod sweep;
+pub mod track;

@@ -9,6 +9,7 @@ use crate::iq::{IqBlock, IqInput, IqReader, SampleFormat};
 use crate::pipeline::{self, Event, PipelineConfig, Source};
 use crate::record::DetectionRecord;
 use crate::scan::{CaptureContext, Scanner};
+use crate::track::{Emitter, TrackConfig, Tracker};
 use anyhow::{Context, Result};
 use ciot_dsp::synth::Kind;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -159,6 +160,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         ..Default::default()
     };
     let mut records: Vec<DetectionRecord> = Vec::new();
+    let mut tracker = Tracker::new(TrackConfig::default());
     let mut gaps = Vec::new();
     let t0 = std::time::Instant::now();
     let result = pipeline::run(source, processor, &cfg, stop, |ev| {
@@ -169,7 +171,8 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             }
         }
         match ev {
-            Event::Output(r) => {
+            Event::Output(mut r) => {
+                tracker.add(&mut r);
                 if let Some(w) = json.as_mut() {
                     serde_json::to_writer(&mut *w, &r)?;
                     w.write_all(b"\n")?;
@@ -274,6 +277,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             )?;
         }
     }
+    print_emitters(&mut err, tracker.emitters())?;
     writeln!(
         err,
         "  dropped samples: {} in {} gaps{}",
@@ -331,6 +335,43 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             let c: Vec<String> = counters.iter().map(|(k, n)| format!("{k}={n}")).collect();
             writeln!(err, "    {name}: {}", c.join(" "))?;
         }
+    }
+    Ok(())
+}
+
+/// Prints the emitter table (strongest first, at most 12 rows).
+pub fn print_emitters(err: &mut impl Write, emitters: &[Emitter]) -> Result<()> {
+    if emitters.is_empty() {
+        return Ok(());
+    }
+    writeln!(err, "  emitters: {}", emitters.len())?;
+    let mut v: Vec<&Emitter> = emitters.iter().collect();
+    v.sort_by(|a, b| b.peak_dbfs.total_cmp(&a.peak_dbfs));
+    for e in v.iter().take(12) {
+        let kinds: Vec<&str> = e.kinds.iter().map(|k| kind_name(*k)).collect();
+        let f = if e.freq_is_absolute {
+            format!("{:10.4} MHz", e.freq_hz / 1e6)
+        } else {
+            format!("{:+9.1} kHz", e.freq_hz / 1e3)
+        };
+        let behaviour: Vec<String> = e.behaviour.iter().map(|b| b.text()).collect();
+        writeln!(
+            err,
+            "    #{:<3} {:7} {:15} {f}  {:4} bursts  {:6.1} dBFS (peak {:6.1}) {}  {}{}",
+            e.id,
+            serde_json::to_value(e.tech)?.as_str().unwrap_or("?"),
+            kinds.join("+"),
+            e.bursts,
+            e.power_dbfs,
+            e.peak_dbfs,
+            e.trend.arrow(),
+            behaviour.join(", "),
+            match e.known {
+                Some(true) => "  [known]",
+                Some(false) => "  [NEW]",
+                None => "",
+            }
+        )?;
     }
     Ok(())
 }
