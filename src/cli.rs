@@ -21,6 +21,9 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print what a recording is: format, rate, frequency, duration, level, integrity.
     Info(InfoArgs),
+    /// Build a list of known emitters from a capture made outside the target, for
+    /// `scan --baseline`.
+    Baseline(BaselineArgs),
     /// Measure the detectors: Pd vs SNR, classification, false alarms (fresh-seed synthesis).
     Eval(EvalArgs),
 }
@@ -134,6 +137,23 @@ pub struct ScanArgs {
     /// Snapshot length after each burst, ms.
     #[arg(long, value_name = "MS", default_value_t = 50.0)]
     pub snapshot_post_ms: f64,
+    /// Known emitters (from `ciot-sweep baseline`): each emitter is marked known or NEW.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Set by `baseline`: write the emitters heard to this file.
+    #[arg(skip)]
+    pub baseline_out: Option<PathBuf>,
+}
+
+/// `baseline` options: a scan whose emitters are written as the known ones.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The scan of the reference capture (made outside the target, e.g. the street).
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// The baseline file to write (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `synth` options.

@@ -37,6 +37,10 @@ pub struct DetectionRecord {
     /// Emitter id from tracking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emitter: Option<u64>,
+    /// With `--baseline`: whether the emitter was heard in the baseline capture (`false`:
+    /// a new emitter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emitter_known: Option<bool>,
     /// What the detector resolved (or, in truth files, every generator parameter).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub params: serde_json::Map<String, serde_json::Value>,
@@ -76,6 +80,7 @@ mod tests {
             score: 1.0,
             time_utc: None,
             emitter: None,
+            emitter_known: None,
             params: Default::default(),
         };
         let v: serde_json::Value = serde_json::to_value(&r).expect("serialises");

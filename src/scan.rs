@@ -124,6 +124,7 @@ pub fn to_record(d: &Detection, ctx: &CaptureContext) -> DetectionRecord {
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
         }),
         emitter: None,
+        emitter_known: None,
         params: d.params.clone(),
     }
 }

@@ -387,6 +387,7 @@ impl Scenario {
                     score: 1.0,
                     time_utc: None,
                     emitter: Some(ei as u64),
+                    emitter_known: None,
                     params,
                 });
                 events.push(Event {

@@ -166,6 +166,7 @@ mod tests {
             score: 1.0,
             time_utc: None,
             emitter: None,
+            emitter_known: None,
             params: Default::default(),
         }
     }

@@ -475,6 +475,7 @@ mod tests {
             score: 1.0,
             time_utc: None,
             emitter: None,
+            emitter_known: None,
             params: Default::default(),
         }
     }
@@ -542,7 +543,11 @@ mod tests {
             .iter()
             .any(|b| matches!(b, Behaviour::CoverageEnhancement { repetitions: 8 })));
         assert!(!e[0].behaviour.contains(&Behaviour::RandomAccessOnly));
-        assert!((e[0].period_s.expect("periodic") - 2.0).abs() < 1e-6, "{:?}", e[0].period_s);
+        assert!(
+            (e[0].period_s.expect("periodic") - 2.0).abs() < 1e-6,
+            "{:?}",
+            e[0].period_s
+        );
         // B: random access only, every 3 s.
         assert!(e[1].behaviour.contains(&Behaviour::RandomAccessOnly));
         assert!((e[1].period_s.expect("periodic") - 3.0).abs() < 1e-6);
@@ -585,5 +590,148 @@ mod tests {
         let ia = t.add(&mut a).id;
         let ib = t.add(&mut b).id;
         assert_ne!(ia, ib);
+    }
+}
+
+/// Known emitters, from a capture made outside the target (`ciot-sweep baseline`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Format version of this file.
+    pub ciot_sweep_baseline: u32,
+    /// When it was made (UTC, RFC 3339).
+    pub created_utc: String,
+    /// The capture it was made from.
+    pub source: String,
+    /// The command that made it.
+    pub command_line: String,
+    /// The emitters heard there.
+    pub emitters: Vec<Emitter>,
+}
+
+/// Errors reading a baseline file.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The file could not be read.
+    #[error("cannot read the baseline {}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a baseline.
+    #[error("{}: not a ciot-sweep baseline (line {line}, column {column})", path.display())]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Baseline {
+    /// The current format version.
+    pub const VERSION: u32 = 1;
+
+    /// Reads a baseline file.
+    pub fn read(path: &std::path::Path) -> Result<Self, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| BaselineError::Parse {
+            path: path.to_path_buf(),
+            line: source.line(),
+            column: source.column(),
+            source,
+        })
+    }
+
+    /// Whether `e` is one of the known emitters: same family, compatible technology,
+    /// frequency within the family's tolerance, equal cell parameters where both have them.
+    /// Power is not compared: the baseline was heard from elsewhere.
+    pub fn knows(&self, e: &Emitter) -> bool {
+        self.emitters.iter().any(|b| {
+            b.family == e.family
+                && (b.tech == e.tech || b.tech == Tech::Unknown || e.tech == Tech::Unknown)
+                && b.freq_is_absolute == e.freq_is_absolute
+                && (b.freq_hz - e.freq_hz).abs()
+                    <= b.family.freq_tol_hz(b.bandwidth_hz.max(e.bandwidth_hz))
+                && CELL_PARAMS.iter().all(|k| {
+                    match (b.cell_params.get(*k), e.cell_params.get(*k)) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => true,
+                    }
+                })
+        })
+    }
+}
+
+impl Tracker {
+    /// Marks every emitter known or new against `baseline`.
+    pub fn mark(&mut self, baseline: &Baseline) {
+        for e in &mut self.emitters {
+            e.known = Some(baseline.knows(e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod baseline_tests {
+    use super::*;
+
+    #[test]
+    fn baseline_marks_known_and_new_and_round_trips() {
+        let mut street = Tracker::new(TrackConfig::default());
+        let mut r = DetectionRecord {
+            kind: Kind::Nprach,
+            tech: Tech::NbIot,
+            sample_start: 0,
+            sample_len: 10,
+            t_start_s: 0.0,
+            duration_s: 1e-5,
+            freq_offset_hz: 0.0,
+            freq_hz: Some(851.5e6),
+            bandwidth_hz: 45e3,
+            power_dbfs: -60.0,
+            snr_db: 3.0,
+            score: 0.5,
+            time_utc: None,
+            emitter: None,
+            emitter_known: None,
+            params: Default::default(),
+        };
+        street.add(&mut r.clone());
+        let b = Baseline {
+            ciot_sweep_baseline: Baseline::VERSION,
+            created_utc: "2026-11-27T10:00:00Z".into(),
+            source: "street.sigmf-meta".into(),
+            command_line: "ciot-sweep baseline street.sigmf-meta".into(),
+            emitters: street.emitters().to_vec(),
+        };
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("b.json");
+        std::fs::write(&p, serde_json::to_string(&b).expect("json")).expect("write");
+        let b = Baseline::read(&p).expect("read");
+        // In the car: the same cell's module heard 30 dB stronger is known (power is not
+        // compared); a module on another carrier is new.
+        let mut car = Tracker::new(TrackConfig::default());
+        r.power_dbfs = -30.0;
+        r.freq_hz = Some(851.52e6);
+        car.add(&mut r);
+        r.freq_hz = Some(852.5e6);
+        car.add(&mut r);
+        car.mark(&b);
+        let k: Vec<Option<bool>> = car.emitters().iter().map(|e| e.known).collect();
+        assert_eq!(k, vec![Some(true), Some(false)]);
+        std::fs::write(&p, "{\"emitters\": 3}").expect("write");
+        let e = Baseline::read(&p).expect_err("not a baseline");
+        assert!(e.to_string().contains("b.json"), "{e}");
     }
 }

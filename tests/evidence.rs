@@ -197,6 +197,7 @@ fn gaps_become_capture_segments_and_annotations_follow_them() {
         score: 1.0,
         time_utc: None,
         emitter: None,
+        emitter_known: None,
         params: Default::default(),
     };
     s.annotate(&r).expect("annotate");

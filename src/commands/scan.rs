@@ -9,7 +9,7 @@ use crate::iq::{IqBlock, IqInput, IqReader, SampleFormat};
 use crate::pipeline::{self, Event, PipelineConfig, Source};
 use crate::record::DetectionRecord;
 use crate::scan::{CaptureContext, Scanner};
-use crate::track::{Emitter, TrackConfig, Tracker};
+use crate::track::{Baseline, Emitter, TrackConfig, Tracker};
 use anyhow::{Context, Result};
 use ciot_dsp::synth::Kind;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -161,6 +161,10 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     };
     let mut records: Vec<DetectionRecord> = Vec::new();
     let mut tracker = Tracker::new(TrackConfig::default());
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline::read(p)?),
+        None => None,
+    };
     let mut gaps = Vec::new();
     let t0 = std::time::Instant::now();
     let result = pipeline::run(source, processor, &cfg, stop, |ev| {
@@ -173,6 +177,15 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         match ev {
             Event::Output(mut r) => {
                 tracker.add(&mut r);
+                if let Some(b) = &baseline {
+                    tracker.mark(b);
+                    let id = r.emitter;
+                    r.emitter_known = tracker
+                        .emitters()
+                        .iter()
+                        .find(|e| Some(e.id) == id)
+                        .and_then(|e| e.known);
+                }
                 if let Some(w) = json.as_mut() {
                     serde_json::to_writer(&mut *w, &r)?;
                     w.write_all(b"\n")?;
@@ -206,6 +219,11 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     }
     // Whatever happened to the pipeline, close the outputs so what was written stays valid.
     let mut written: Vec<std::path::PathBuf> = Vec::new();
+    let baseline_result = match &args.baseline_out {
+        Some(p) => write_baseline(p, &input.data_path, tracker.emitters())
+            .map(|()| written.push(p.clone())),
+        None => Ok(()),
+    };
     let json_result = match json.take() {
         Some(mut w) => w.flush().context("writing the JSON Lines output"),
         None => Ok(()),
@@ -228,6 +246,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     let (summary, processor) =
         result.with_context(|| format!("scanning {}", input.data_path.display()))?;
     json_result?;
+    baseline_result?;
     rec_result?;
     let manifests = manifest_result?;
     let snaps = processor.report().clone();
@@ -336,6 +355,30 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             writeln!(err, "    {name}: {}", c.join(" "))?;
         }
     }
+    Ok(())
+}
+
+/// Writes the emitters heard as a baseline file.
+fn write_baseline(
+    path: &std::path::Path,
+    source: &std::path::Path,
+    emitters: &[Emitter],
+) -> Result<()> {
+    let b = Baseline {
+        ciot_sweep_baseline: Baseline::VERSION,
+        created_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        source: source.display().to_string(),
+        command_line: command_line(),
+        emitters: emitters.to_vec(),
+    };
+    let text = serde_json::to_string_pretty(&b)?;
+    std::fs::write(path, text)
+        .with_context(|| format!("writing the baseline {}", path.display()))?;
+    eprintln!(
+        "baseline: {} emitters written to {}",
+        emitters.len(),
+        path.display()
+    );
     Ok(())
 }
 
