@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => ciot_sweep::commands::scan::run(&a),
         Command::Info(a) => ciot_sweep::commands::info::run(&a),
         Command::Eval(a) => ciot_sweep::commands::eval::run(&a),
+        Command::Bands(a) => ciot_sweep::commands::bands::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
