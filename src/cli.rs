@@ -26,6 +26,8 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// Measure the detectors: Pd vs SNR, classification, false alarms (fresh-seed synthesis).
     Eval(EvalArgs),
+    /// Print the LTE uplink band table, the region presets and the tunings that cover a band.
+    Bands(BandsArgs),
 }
 
 /// `eval` options.
@@ -206,6 +208,50 @@ pub fn parse_hz(s: &str) -> Result<f64, String> {
     Ok(hz)
 }
 
+/// `bands` options.
+#[derive(Debug, Args)]
+pub struct BandsArgs {
+    /// Only the bands of a region preset, and the sweep plan over them.
+    #[arg(long, value_name = "REGION", ignore_case = true,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::bands::REGION_NAMES),
+          conflicts_with = "band")]
+    pub region: Option<String>,
+    /// One band (B20, b20 or 20) and the tunings that cover its uplink.
+    #[arg(long, value_name = "BAND", value_parser = parse_band_arg)]
+    pub band: Option<u16>,
+    /// Highest sample rate to plan with, Hz (1.92M to 20M, the HackRF's maximum).
+    #[arg(long, value_name = "HZ", default_value = "15.36M", value_parser = parse_plan_rate)]
+    pub sample_rate: f64,
+    /// Machine-readable JSON on standard output instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `--band` (`B20`, `b20`, `20`) into a band number of the table.
+pub fn parse_band_arg(s: &str) -> Result<u16, String> {
+    crate::bands::parse_band(s)
+        .map(|b| b.id)
+        .map_err(|e| e.to_string())
+}
+
+/// Parses the planning rate of `bands`: a frequency (as [`parse_hz`]) from 1.92 MS/s (the
+/// lowest LTE-family rate) to 20 MS/s (the HackRF's highest).
+pub fn parse_plan_rate(s: &str) -> Result<f64, String> {
+    let hz = parse_hz(s)?;
+    let (lo, hi) = (
+        crate::bands::LTE_RATE_STEP_HZ,
+        crate::bands::HACKRF_MAX_RATE_HZ,
+    );
+    if !(lo..=hi).contains(&hz) {
+        return Err(format!(
+            "'{s}' is outside {:.2}-{:.0} MS/s (the lowest LTE rate to the HackRF's highest)",
+            lo / 1e6,
+            hi / 1e6
+        ));
+    }
+    Ok(hz)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +265,18 @@ mod tests {
         assert!(parse_hz("abc").is_err());
         assert!(parse_hz("-5").is_err());
         assert!(parse_hz("0").is_err());
+    }
+
+    #[test]
+    fn band_and_plan_rate_parsing() {
+        assert_eq!(parse_band_arg("B20"), Ok(20));
+        assert_eq!(parse_band_arg("71"), Ok(71));
+        let e = parse_band_arg("B99").expect_err("not in the table");
+        assert!(e.contains("'B99'"), "{e}");
+        assert_eq!(parse_plan_rate("15.36M"), Ok(15.36e6));
+        assert_eq!(parse_plan_rate("20M"), Ok(20e6));
+        assert!(parse_plan_rate("21M").is_err());
+        assert!(parse_plan_rate("1M").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bands;
 pub mod cli;
 pub mod commands;
 pub mod detectors;

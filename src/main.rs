@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             s.baseline_out = Some(a.out);
             ciot_sweep::commands::scan::run(&s)
         }
+        Command::Bands(a) => ciot_sweep::commands::bands::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The subcommands: each `run` takes its parsed arguments and returns `anyhow::Result`.
 
+pub mod bands;
 pub mod eval;
 pub mod info;
 pub mod scan;
