@@ -37,6 +37,10 @@ pub struct DetectionRecord {
     /// Emitter id from tracking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emitter: Option<u64>,
+    /// With an absolute frequency: the uplink EARFCN in every band of TS 36.101 Table 5.7.3-1
+    /// that contains it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earfcn: Vec<UlEarfcn>,
     /// With `--baseline`: whether the emitter was heard in the baseline capture (`false`:
     /// a new emitter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +48,15 @@ pub struct DetectionRecord {
     /// What the detector resolved (or, in truth files, every generator parameter).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An uplink channel number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UlEarfcn {
+    /// E-UTRA operating band.
+    pub band: u16,
+    /// Uplink EARFCN (N_UL) nearest to the burst centre.
+    pub n_ul: u32,
 }
 
 impl DetectionRecord {
@@ -81,6 +94,7 @@ mod tests {
             time_utc: None,
             emitter: None,
             emitter_known: None,
+            earfcn: Vec::new(),
             params: Default::default(),
         };
         let v: serde_json::Value = serde_json::to_value(&r).expect("serialises");

@@ -102,6 +102,7 @@ pub fn resolve_claims(dets: &mut Vec<Detection>) {
 pub fn to_record(d: &Detection, ctx: &CaptureContext) -> DetectionRecord {
     let fs = ctx.sample_rate_hz;
     let t_start_s = d.sample_start as f64 / fs;
+    let freq_hz = ctx.center_freq_hz.map(|f| f + d.freq_offset_hz);
     DetectionRecord {
         kind: d.kind,
         tech: d.tech,
@@ -110,7 +111,7 @@ pub fn to_record(d: &Detection, ctx: &CaptureContext) -> DetectionRecord {
         t_start_s,
         duration_s: d.sample_len as f64 / fs,
         freq_offset_hz: d.freq_offset_hz,
-        freq_hz: ctx.center_freq_hz.map(|f| f + d.freq_offset_hz),
+        freq_hz,
         bandwidth_hz: d.bandwidth_hz,
         power_dbfs: if d.power > 0.0 {
             lin_to_db(d.power)
@@ -125,6 +126,12 @@ pub fn to_record(d: &Detection, ctx: &CaptureContext) -> DetectionRecord {
         }),
         emitter: None,
         emitter_known: None,
+        earfcn: freq_hz
+            .map(crate::bands::earfcn_for_ul)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(band, n_ul)| crate::record::UlEarfcn { band, n_ul })
+            .collect(),
         params: d.params.clone(),
     }
 }
@@ -199,6 +206,10 @@ mod tests {
         assert_eq!(r.t_start_s, 0.5);
         assert_eq!(r.duration_s, 1e-3);
         assert_eq!(r.freq_hz, Some(847e6 - 2e5));
+        // 846.8 MHz is in the uplinks of B5 (824-849 MHz, N_Offs 20400), B20 (832-862,
+        // 24150) and B26 (814-849, 26690): N_UL = N_Offs + (F - F_low) / 0.1 MHz.
+        let n = |band, n_ul| crate::record::UlEarfcn { band, n_ul };
+        assert_eq!(r.earfcn, vec![n(5, 20628), n(20, 24298), n(26, 27018)]);
         assert_eq!(r.power_dbfs, -30.0);
         assert_eq!(r.time_utc.as_deref(), Some("2026-01-01T00:00:00.500000Z"));
     }

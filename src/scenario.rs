@@ -388,6 +388,7 @@ impl Scenario {
                     time_utc: None,
                     emitter: Some(ei as u64),
                     emitter_known: None,
+                    earfcn: Vec::new(),
                     params,
                 });
                 events.push(Event {

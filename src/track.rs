@@ -476,6 +476,7 @@ mod tests {
             time_utc: None,
             emitter: None,
             emitter_known: None,
+            earfcn: Vec::new(),
             params: Default::default(),
         }
     }
@@ -705,6 +706,7 @@ mod baseline_tests {
             time_utc: None,
             emitter: None,
             emitter_known: None,
+            earfcn: Vec::new(),
             params: Default::default(),
         };
         street.add(&mut r.clone());

@@ -198,6 +198,7 @@ fn gaps_become_capture_segments_and_annotations_follow_them() {
         time_utc: None,
         emitter: None,
         emitter_known: None,
+        earfcn: Vec::new(),
         params: Default::default(),
     };
     s.annotate(&r).expect("annotate");

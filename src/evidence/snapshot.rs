@@ -370,6 +370,7 @@ mod tests {
             time_utc: None,
             emitter: None,
             emitter_known: None,
+            earfcn: Vec::new(),
             params: Default::default(),
         }
     }
