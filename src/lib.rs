@@ -9,6 +9,7 @@ pub mod commands;
 pub mod detectors;
 pub mod evidence;
 pub mod iq;
+pub mod locate;
 pub mod pipeline;
 pub mod plot;
 pub mod record;
