@@ -13,3 +13,5 @@ pub mod record;
 pub mod scan;
 pub mod scenario;
 pub mod score;
+#[cfg(feature = "soapy")]
+pub mod soapy;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => ciot_sweep::commands::scan::run(&a),
         Command::Info(a) => ciot_sweep::commands::info::run(&a),
         Command::Eval(a) => ciot_sweep::commands::eval::run(&a),
+        Command::Devices(a) => ciot_sweep::commands::devices::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -26,6 +27,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
+            if e.downcast_ref::<ciot_sweep::cli::UsageError>().is_some() {
+                return ExitCode::from(2);
+            }
             ExitCode::from(1)
         }
     }

@@ -1,5 +1,6 @@
 //! The subcommands: each `run` takes its parsed arguments and returns `anyhow::Result`.
 
+pub mod devices;
 pub mod eval;
 pub mod info;
 pub mod scan;
