@@ -278,7 +278,9 @@ mod tests {
     #[test]
     fn scan_wants_exactly_one_of_input_or_device() {
         assert!(Cli::try_parse_from(["ciot-sweep", "scan"]).is_err());
-        assert!(Cli::try_parse_from(["ciot-sweep", "scan", "x.cs8", "--device", "driver=a"]).is_err());
+        assert!(
+            Cli::try_parse_from(["ciot-sweep", "scan", "x.cs8", "--device", "driver=a"]).is_err()
+        );
         assert!(Cli::try_parse_from(["ciot-sweep", "scan", "x.cs8"]).is_ok());
         assert!(Cli::try_parse_from(["ciot-sweep", "scan", "--device", "driver=a"]).is_ok());
         assert!(Cli::try_parse_from(["ciot-sweep", "info"]).is_err());

@@ -354,7 +354,10 @@ impl SoapySource {
                 });
             if !ok {
                 return Err(not_allowed(
-                    format!("sample rate {} Hz is not supported", settings.sample_rate_hz),
+                    format!(
+                        "sample rate {} Hz is not supported",
+                        settings.sample_rate_hz
+                    ),
                     list_ranges_hz(&ranges),
                 ));
             }
@@ -487,13 +490,14 @@ impl SoapySource {
                 })?;
             Rx::Cs8(s, vec![Complex::new(0, 0); READ_SAMPLES])
         } else {
-            let s = device
-                .rx_stream::<Complex<f32>>(&[0])
-                .map_err(|source| SoapyError::Stream {
-                    device: name.clone(),
-                    format: "CF32",
-                    source,
-                })?;
+            let s =
+                device
+                    .rx_stream::<Complex<f32>>(&[0])
+                    .map_err(|source| SoapyError::Stream {
+                        device: name.clone(),
+                        format: "CF32",
+                        source,
+                    })?;
             Rx::Cf32(s)
         };
 

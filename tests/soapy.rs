@@ -84,7 +84,10 @@ fn run_ok(c: &mut Command) -> Output {
 /// JSON Lines as values, without `time_utc` (a device's start time is the wall clock).
 fn records(path: &Path) -> Vec<Value> {
     let s = std::fs::read_to_string(path).expect("json file");
-    assert!(s.is_empty() || s.ends_with('\n'), "last record is a whole line");
+    assert!(
+        s.is_empty() || s.ends_with('\n'),
+        "last record is a whole line"
+    );
     s.lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).expect("every line is JSON");
@@ -167,7 +170,14 @@ fn device_scan_of_the_car_sweep_equals_the_file_scan() {
     let file_json = dir.path().join("file.jsonl");
     run_ok(
         bin()
-            .args(["scan", CAR_SWEEP_META, "--quiet", "--duration", "0.25", "--json"])
+            .args([
+                "scan",
+                CAR_SWEEP_META,
+                "--quiet",
+                "--duration",
+                "0.25",
+                "--json",
+            ])
             .arg(&file_json),
     );
     let dev_json = dir.path().join("dev.jsonl");
@@ -399,7 +409,10 @@ fn settings_are_applied_validated_and_reported_and_retune_keeps_streaming() {
     let m = bad(&|s| s.antenna = Some("RX2".into()));
     assert!(m.contains("RX2") && m.contains("TX/RX"), "{m}");
     let m = bad(&|s| s.sample_rate_hz = 30e6);
-    assert!(m.contains("sample rate") && m.contains("1000000 to 20000000 Hz"), "{m}");
+    assert!(
+        m.contains("sample rate") && m.contains("1000000 to 20000000 Hz"),
+        "{m}"
+    );
     let m = bad(&|s| s.gain_db = Some(200.0));
     assert!(m.contains("overall gain 200"), "{m}");
     let e = SoapySource::open(&DeviceSettings::new("driver=nosuchdriver", 2e6, 847e6))
@@ -475,7 +488,8 @@ fn a_lost_device_ends_the_scan_with_exit_1_and_complete_json() {
     let recs = records(&json);
     assert!(!recs.is_empty(), "bursts before the loss were written");
     for r in &recs {
-        let end = r["sample_start"].as_u64().expect("start") + r["sample_len"].as_u64().expect("len");
+        let end =
+            r["sample_start"].as_u64().expect("start") + r["sample_len"].as_u64().expect("len");
         assert!(end <= lost_at, "{r}");
         assert!(r["kind"].is_string() && r["freq_hz"].is_number(), "{r}");
     }

@@ -19,12 +19,8 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
     use anyhow::Context;
     use std::io::Write;
 
-    let list = soapy::enumerate(&args.filter).with_context(|| {
-        format!(
-            "asking SoapySDR for devices matching \"{}\"",
-            args.filter
-        )
-    })?;
+    let list = soapy::enumerate(&args.filter)
+        .with_context(|| format!("asking SoapySDR for devices matching \"{}\"", args.filter))?;
     let mut out = std::io::stdout().lock();
     if list.is_empty() {
         writeln!(
@@ -89,7 +85,15 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
                 }
                 writeln!(out, "    antennas: {}", p.antennas.join(", "))?;
             }
-            Err(e) => writeln!(out, "    cannot probe: {}", anyhow::Error::from(e).chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "))?,
+            Err(e) => writeln!(
+                out,
+                "    cannot probe: {}",
+                anyhow::Error::from(e)
+                    .chain()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            )?,
         }
     }
     Ok(())

@@ -186,11 +186,7 @@ fn open_device_source(args: &ScanArgs, dev: &str) -> Result<ScanSource> {
         antenna: args.device.antenna.clone(),
         gains: args.device.gain.clone(),
         gain_db: args.device.gain_db,
-        stream_format: args
-            .device
-            .stream_format
-            .parse()
-            .map_err(UsageError)?,
+        stream_format: args.device.stream_format.parse().map_err(UsageError)?,
     };
     let mut src = SoapySource::open(&settings)?;
     src.set_report_overflows(!args.quiet);
@@ -426,7 +422,11 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             }
         }
         if list.len() > MAX_LISTED {
-            writeln!(err, "    ... and {} more overflows", list.len() - MAX_LISTED)?;
+            writeln!(
+                err,
+                "    ... and {} more overflows",
+                list.len() - MAX_LISTED
+            )?;
         }
     }
     writeln!(
