@@ -131,10 +131,11 @@ pub struct InputArgs {
     /// Sample format of a raw input: ci8 (cs8, HackRF), cu8 (RTL-SDR), ci16, cf32.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Sample rate of a raw input, Hz (e.g. 15.36e6 or 15.36M).
+    /// Sample rate of a raw input, or to set on a `--device` (default 15.36 MS/s), Hz
+    /// (e.g. 15.36e6 or 15.36M).
     #[arg(long, value_name = "HZ", value_parser = parse_hz)]
     pub sample_rate: Option<f64>,
-    /// Centre frequency of the capture, Hz (e.g. 847e6 or 847M).
+    /// Centre frequency of the capture, or to tune a `--device` to, Hz (e.g. 847e6 or 847M).
     #[arg(long, value_name = "HZ", value_parser = parse_hz)]
     pub frequency: Option<f64>,
 }
@@ -169,7 +170,7 @@ pub struct ScanArgs {
     /// experimental pusch, npusch.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub detectors: Option<Vec<crate::detectors::Which>>,
-    /// No progress bar.
+    /// No progress bar (and, live, no device line or per-overflow lines).
     #[arg(long, short)]
     pub quiet: bool,
 }
