@@ -1,6 +1,6 @@
 //! Command-line definitions (clap). The contract is INTERFACES.md section 0.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Find hidden cellular IoT modules (NB-IoT, LTE-M) by hearing their uplink.
@@ -15,7 +15,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Detect NB-IoT / LTE-M uplink bursts in a recording (SigMF, raw, or `-` for stdin).
+    /// Detect NB-IoT / LTE-M uplink bursts in a recording (SigMF, raw, or `-` for stdin) or
+    /// live from an SDR (`--device driver=hackrf`).
     Scan(ScanArgs),
     /// Make a standard-exact test recording (SigMF + truth JSONL) from a TOML scenario.
     Synth(SynthArgs),
@@ -28,6 +29,50 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print the LTE uplink band table, the region presets and the tunings that cover a band.
     Bands(BandsArgs),
+    /// List the SDR devices SoapySDR finds (needs the `soapy` feature).
+    Devices(DevicesArgs),
+}
+
+/// A usage error found after parsing (exit status 2, like clap's own).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// `devices` options.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Only devices matching these SoapySDR arguments (e.g. `driver=hackrf`).
+    #[arg(value_name = "ARGS", default_value = "")]
+    pub filter: String,
+    /// Open each device and list its native format, sample rates, gain elements, antennas.
+    #[arg(long)]
+    pub probe: bool,
+}
+
+/// Live device options of `scan` (INTERFACES.md section 0).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeviceArgs {
+    /// Scan live from the SoapySDR device these arguments name (`driver=hackrf`,
+    /// `driver=hackrf,serial=...`), instead of a recording.
+    #[arg(long, value_name = "ARGS")]
+    pub device: Option<String>,
+    /// Analog (baseband filter) bandwidth of the device, Hz (default: the driver's choice).
+    #[arg(long, value_name = "HZ", value_parser = parse_hz)]
+    pub bandwidth: Option<f64>,
+    /// Antenna of the device (default: the device's).
+    #[arg(long, value_name = "NAME")]
+    pub antenna: Option<String>,
+    /// Gain of one element, dB, e.g. `--gain LNA=24 --gain VGA=20` (default for a HackRF:
+    /// AMP=0, LNA=16, VGA=20).
+    #[arg(long, value_name = "NAME=DB", value_parser = parse_gain)]
+    pub gain: Vec<(String, f64)>,
+    /// Overall gain, dB, distributed over the elements by the driver.
+    #[arg(long, value_name = "DB", allow_hyphen_values = true)]
+    pub gain_db: Option<f64>,
+    /// Device stream format: auto (CS8 when offered, else CF32), cs8, cf32.
+    #[arg(long, value_name = "FORMAT", default_value = "auto",
+          value_parser = ["auto", "cs8", "cf32"])]
+    pub stream_format: String,
 }
 
 /// `eval` options.
@@ -87,24 +132,32 @@ impl EvalArgs {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// A `.sigmf-meta` or `.sigmf-data` path, a raw IQ file, or `-` for standard input.
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Sample format of a raw input: ci8 (cs8, HackRF), cu8 (RTL-SDR), ci16, cf32.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Sample rate of a raw input, Hz (e.g. 15.36e6 or 15.36M).
+    /// Sample rate of a raw input, or to set on a `--device` (default 15.36 MS/s), Hz
+    /// (e.g. 15.36e6 or 15.36M).
     #[arg(long, value_name = "HZ", value_parser = parse_hz)]
     pub sample_rate: Option<f64>,
-    /// Centre frequency of the capture, Hz (e.g. 847e6 or 847M).
+    /// Centre frequency of the capture, or to tune a `--device` to, Hz (e.g. 847e6 or 847M).
     #[arg(long, value_name = "HZ", value_parser = parse_hz)]
     pub frequency: Option<f64>,
 }
 
 /// `scan` options.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["input", "device"])))]
 pub struct ScanArgs {
     /// The recording.
     #[command(flatten)]
     pub input: InputArgs,
+    /// A live device instead.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Stop after this many seconds of samples.
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
     /// Write detection records as JSON Lines to PATH, or to standard output with `-`.
     #[arg(long, value_name = "PATH|-")]
     pub json: Option<PathBuf>,
@@ -122,7 +175,7 @@ pub struct ScanArgs {
     /// experimental pusch, npusch.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub detectors: Option<Vec<crate::detectors::Which>>,
-    /// No progress bar.
+    /// No progress bar (and, live, no device line or per-overflow lines).
     #[arg(long, short)]
     pub quiet: bool,
     /// Record every sample delivered to PATH: SigMF (`BASE`, `BASE.sigmf-meta`) in the
@@ -179,6 +232,7 @@ pub struct SynthArgs {
 
 /// `info` options.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("recording").required(true).args(["input"])))]
 pub struct InfoArgs {
     /// The recording.
     #[command(flatten)]
@@ -252,6 +306,30 @@ pub fn parse_plan_rate(s: &str) -> Result<f64, String> {
     Ok(hz)
 }
 
+/// Parses `NAME=DB` (a gain element and its gain).
+pub fn parse_gain(s: &str) -> Result<(String, f64), String> {
+    let (name, db) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not NAME=DB (e.g. LNA=24)"))?;
+    let name = name.trim();
+    let db: f64 = db
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}': the gain must be a number of dB (e.g. LNA=24)"))?;
+    if name.is_empty() || !db.is_finite() {
+        return Err(format!("'{s}' is not NAME=DB (e.g. LNA=24)"));
+    }
+    Ok((name.to_string(), db))
+}
+
+/// Parses a positive number of seconds.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' must be a positive number of seconds")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +355,28 @@ mod tests {
         assert_eq!(parse_plan_rate("20M"), Ok(20e6));
         assert!(parse_plan_rate("21M").is_err());
         assert!(parse_plan_rate("1M").is_err());
+    }
+
+    #[test]
+    fn gain_parsing() {
+        assert_eq!(parse_gain("LNA=24"), Ok(("LNA".to_string(), 24.0)));
+        assert_eq!(parse_gain(" VGA = 2.5"), Ok(("VGA".to_string(), 2.5)));
+        assert!(parse_gain("LNA").is_err());
+        assert!(parse_gain("=3").is_err());
+        assert!(parse_gain("LNA=x").is_err());
+        assert!(parse_seconds("0").is_err());
+        assert_eq!(parse_seconds("1.5"), Ok(1.5));
+    }
+
+    #[test]
+    fn scan_wants_exactly_one_of_input_or_device() {
+        assert!(Cli::try_parse_from(["ciot-sweep", "scan"]).is_err());
+        assert!(
+            Cli::try_parse_from(["ciot-sweep", "scan", "x.cs8", "--device", "driver=a"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["ciot-sweep", "scan", "x.cs8"]).is_ok());
+        assert!(Cli::try_parse_from(["ciot-sweep", "scan", "--device", "driver=a"]).is_ok());
+        assert!(Cli::try_parse_from(["ciot-sweep", "info"]).is_err());
     }
 
     #[test]

@@ -16,5 +16,7 @@ pub mod record;
 pub mod scan;
 pub mod scenario;
 pub mod score;
+#[cfg(feature = "soapy")]
+pub mod soapy;
 pub mod sweep;
 pub mod track;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             ciot_sweep::commands::scan::run(&s)
         }
         Command::Bands(a) => ciot_sweep::commands::bands::run(&a),
+        Command::Devices(a) => ciot_sweep::commands::devices::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
+            if e.downcast_ref::<ciot_sweep::cli::UsageError>().is_some() {
+                return ExitCode::from(2);
+            }
             ExitCode::from(1)
         }
     }

@@ -1,6 +1,7 @@
 //! The subcommands: each `run` takes its parsed arguments and returns `anyhow::Result`.
 
 pub mod bands;
+pub mod devices;
 pub mod eval;
 pub mod info;
 pub mod scan;

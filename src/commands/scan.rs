@@ -1,6 +1,7 @@
-//! `ciot-sweep scan INPUT`: replay a recording through the detection pipeline.
+//! `ciot-sweep scan INPUT | --device ARGS`: a recording or a live SDR through the detection
+//! pipeline.
 
-use crate::cli::ScanArgs;
+use crate::cli::{ScanArgs, UsageError};
 use crate::detectors;
 use crate::evidence::health::{HealthMonitor, HealthSource};
 use crate::evidence::snapshot::{SnapshotConfig, Snapshotter};
@@ -52,44 +53,257 @@ impl Source for FileSource {
 
 /// Opens an input from the command-line arguments.
 pub fn open_input(a: &crate::cli::InputArgs) -> Result<IqInput> {
+    let path = a
+        .input
+        .as_deref()
+        .ok_or_else(|| UsageError("no INPUT recording given".into()))?;
     let format = match &a.format {
         Some(f) => Some(f.parse::<SampleFormat>()?),
         None => None,
     };
-    Ok(IqInput::open(&a.input, format, a.sample_rate, a.frequency)?)
+    Ok(IqInput::open(path, format, a.sample_rate, a.frequency)?)
 }
 
-/// Runs the command.
-pub fn run(args: &ScanArgs) -> Result<()> {
+/// Sample rate of a device when `--sample-rate` is not given: 15.36 MS/s, an LTE rate
+/// (no resampling) that a HackRF's 20 MHz front end covers; it spans a 10 MHz LTE carrier
+/// plus margin.
+pub const DEFAULT_DEVICE_RATE_HZ: f64 = 15.36e6;
+
+/// Device overflows so far: (sample index, samples lost when known).
+type OverflowReport = Box<dyn Fn() -> Vec<(u64, Option<u64>)>>;
+
+/// The source `scan` reads, chosen from the arguments.
+struct ScanSource {
+    source: LimitedSource,
+    ctx: CaptureContext,
+    /// The file or device, for messages.
+    name: String,
+    /// Samples in the input, when known (progress bar).
+    total: Option<u64>,
+    /// Device overflows (live sources only).
+    overflows: Option<OverflowReport>,
+    /// Native sample format (what a recording stores).
+    format: SampleFormat,
+    /// Device (driver, serial) or replayed file, for recordings.
+    device: String,
+    /// Gains applied, dB.
+    gains_db: Vec<(String, f64)>,
+    /// A HackRF-like gain chain (AMP/LNA/VGA): health advice names the stage.
+    hackrf_like: bool,
+}
+
+/// Any source, ended after `limit` samples (`--duration`).
+struct LimitedSource {
+    inner: Box<dyn Source>,
+    limit: Option<u64>,
+    done: bool,
+}
+
+impl Source for LimitedSource {
+    fn read_block(&mut self, block: &mut IqBlock) -> Result<bool> {
+        if self.done || !self.inner.read_block(block)? {
+            return Ok(false);
+        }
+        if let Some(limit) = self.limit {
+            if block.first_sample >= limit {
+                self.done = true;
+                return Ok(false);
+            }
+            let keep = (limit - block.first_sample).min(block.len() as u64) as usize;
+            block.samples.truncate(keep);
+            self.done = block.end_sample() >= limit;
+        }
+        Ok(true)
+    }
+    fn sample_rate_hz(&self) -> f64 {
+        self.inner.sample_rate_hz()
+    }
+    fn is_live(&self) -> bool {
+        self.inner.is_live()
+    }
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
+    }
+}
+
+/// Opens the recording or the device the arguments name (exactly one of them).
+fn open_source(args: &ScanArgs) -> Result<ScanSource> {
+    let mut s = match (&args.input.input, &args.device.device) {
+        (Some(_), None) => open_file_source(args)?,
+        (None, Some(dev)) => open_device_source(args, dev)?,
+        _ => {
+            return Err(UsageError("give exactly one of INPUT or --device ARGS".into()).into());
+        }
+    };
+    s.source.limit = args
+        .duration
+        .map(|d| (d * s.ctx.sample_rate_hz).ceil() as u64);
+    if let (Some(t), Some(l)) = (s.total, s.source.limit) {
+        s.total = Some(t.min(l));
+    }
+    Ok(s)
+}
+
+fn open_file_source(args: &ScanArgs) -> Result<ScanSource> {
     let input = open_input(&args.input)?;
     for w in &input.warnings {
         eprintln!("warning: {w}");
     }
-    let fs = input.sample_rate_hz;
-    let ctx = CaptureContext {
-        sample_rate_hz: fs,
-        center_freq_hz: input.frequency_hz,
-        start_time: input.start_time,
+    let reader = input.reader(BLOCK)?;
+    Ok(ScanSource {
+        source: LimitedSource {
+            inner: Box::new(FileSource::new(reader, input.sample_rate_hz)),
+            limit: None,
+            done: false,
+        },
+        ctx: CaptureContext {
+            sample_rate_hz: input.sample_rate_hz,
+            center_freq_hz: input.frequency_hz,
+            start_time: input.start_time,
+        },
+        name: input.data_path.display().to_string(),
+        total: input.sigmf.as_ref().map(|r| r.num_samples()),
+        overflows: None,
+        format: input.format,
+        device: input
+            .sigmf
+            .as_ref()
+            .and_then(|r| r.meta.global.hw.clone())
+            .map(|hw| {
+                format!(
+                    "replay of {} (recorded with {hw})",
+                    input.data_path.display()
+                )
+            })
+            .unwrap_or_else(|| format!("replay of {}", input.data_path.display())),
+        gains_db: Vec::new(),
+        hackrf_like: false,
+    })
+}
+
+#[cfg(not(feature = "soapy"))]
+fn open_device_source(_args: &ScanArgs, dev: &str) -> Result<ScanSource> {
+    anyhow::bail!(
+        "cannot open device \"{dev}\": this build of ciot-sweep lacks the `soapy` feature; \
+         rebuild with `cargo build --release --features soapy` (needs libsoapysdr-dev)"
+    )
+}
+
+#[cfg(feature = "soapy")]
+fn open_device_source(args: &ScanArgs, dev: &str) -> Result<ScanSource> {
+    use crate::soapy::{DeviceSettings, SoapySource};
+    if args.input.format.is_some() {
+        return Err(UsageError(
+            "--format is for raw files; a device's stream format is --stream-format".into(),
+        )
+        .into());
+    }
+    let center_hz = args.input.frequency.ok_or_else(|| {
+        UsageError(format!(
+            "--device {dev} needs --frequency HZ, the centre frequency to tune \
+             (e.g. --frequency 847M for the band 20 uplink)"
+        ))
+    })?;
+    let settings = DeviceSettings {
+        args: dev.to_string(),
+        sample_rate_hz: args.input.sample_rate.unwrap_or(DEFAULT_DEVICE_RATE_HZ),
+        center_hz,
+        bandwidth_hz: args.device.bandwidth,
+        antenna: args.device.antenna.clone(),
+        gains: args.device.gain.clone(),
+        gain_db: args.device.gain_db,
+        stream_format: args.device.stream_format.parse().map_err(UsageError)?,
     };
+    let mut src = SoapySource::open(&settings)?;
+    src.set_report_overflows(!args.quiet);
+    let info = src.capture_info().clone();
+    if !args.quiet {
+        let gains: Vec<String> = info
+            .gains_db
+            .iter()
+            .map(|(n, g)| format!("{n}={g}"))
+            .collect();
+        eprintln!(
+            "{}: {:.6} MS/s at {:.6} MHz{}{}, gains {} dB (fixed), stream {}",
+            src.device_name(),
+            info.sample_rate_hz / 1e6,
+            info.center_hz / 1e6,
+            info.bandwidth_hz
+                .map(|b| format!(", bandwidth {:.3} MHz", b / 1e6))
+                .unwrap_or_default(),
+            info.antenna
+                .as_deref()
+                .map(|a| format!(", antenna {a}"))
+                .unwrap_or_default(),
+            gains.join(" "),
+            info.stream_format
+        );
+    }
+    let log = src.overflow_log();
+    let name = src.device_name().to_string();
+    Ok(ScanSource {
+        source: LimitedSource {
+            inner: Box::new(src),
+            limit: None,
+            done: false,
+        },
+        ctx: CaptureContext {
+            sample_rate_hz: info.sample_rate_hz,
+            center_freq_hz: Some(info.center_hz),
+            // The stream starts at the first read, moments from now.
+            start_time: Some(chrono::Utc::now()),
+        },
+        name,
+        total: None,
+        overflows: Some(Box::new(move || {
+            log.snapshot()
+                .iter()
+                .map(|o| (o.at_sample, o.lost_samples))
+                .collect()
+        })),
+        format: if info.stream_format.eq_ignore_ascii_case("cs8") {
+            SampleFormat::Ci8
+        } else {
+            SampleFormat::Cf32Le
+        },
+        device: info.hw_description(),
+        hackrf_like: info.gains_db.iter().any(|(n, _)| n == "LNA")
+            && info.gains_db.iter().any(|(n, _)| n == "VGA"),
+        gains_db: info.gains_db.clone(),
+    })
+}
+
+/// Runs the command.
+pub fn run(args: &ScanArgs) -> Result<()> {
+    let ScanSource {
+        source,
+        ctx,
+        name,
+        total,
+        overflows,
+        format,
+        device,
+        gains_db,
+        hackrf_like,
+    } = open_source(args)?;
+    let fs = ctx.sample_rate_hz;
     let which = args
         .detectors
         .clone()
         .unwrap_or_else(|| detectors::Which::DEFAULT.to_vec());
     let (dets, det_warnings) = detectors::build(fs, args.false_alarms_per_hour, &which)
-        .with_context(|| format!("setting up the detectors for {}", input.data_path.display()))?;
+        .with_context(|| format!("setting up the detectors for {name}"))?;
     for w in &det_warnings {
         eprintln!("warning: {w}");
     }
     let scanner = Scanner::new(dets, ctx, 0.25);
-    let reader = input.reader(BLOCK)?;
-    let total = input.sigmf.as_ref().map(|r| r.num_samples());
     let info = CaptureInfo {
         sample_rate_hz: fs,
-        center_hz: input.frequency_hz,
-        start_time: input.start_time,
-        device: format!("replay of {}", input.data_path.display()),
-        gains_db: Vec::new(),
-        format: input.format,
+        center_hz: ctx.center_freq_hz,
+        start_time: ctx.start_time,
+        device,
+        gains_db,
+        format,
         command_line: command_line(),
     };
 
@@ -104,12 +318,9 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         None => None,
     };
     let (notice_tx, notice_rx) = crossbeam_channel::bounded::<String>(64);
-    let health = HealthMonitor::new(input.format, fs, Some(notice_tx), false);
+    let health = HealthMonitor::new(format, fs, Some(notice_tx), hackrf_like);
     let health_summary = health.summary();
-    let source = HealthSource::new(
-        RecordingSource::new(FileSource::new(reader, fs), recorder.clone()),
-        health,
-    );
+    let source = HealthSource::new(RecordingSource::new(source, recorder.clone()), health);
     let processor = match &args.snapshots {
         Some(dir) => {
             let cfg = SnapshotConfig {
@@ -199,6 +410,17 @@ pub fn run(args: &ScanArgs) -> Result<()> {
                 if let Some(rec) = &recorder {
                     rec.note_gap(&g);
                 }
+                // Device overflows are reported by the source as they happen.
+                if !args.quiet && g.cause == pipeline::GapCause::RingFull {
+                    let msg = format!(
+                        "{name}: {} samples dropped at sample {} (processing too slow)",
+                        g.count, g.first_sample
+                    );
+                    match &bar {
+                        Some(b) => b.println(msg),
+                        None => eprintln!("{msg}"),
+                    }
+                }
                 gaps.push(g)
             }
             Event::Progress(p) => {
@@ -220,7 +442,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     // Whatever happened to the pipeline, close the outputs so what was written stays valid.
     let mut written: Vec<std::path::PathBuf> = Vec::new();
     let baseline_result = match &args.baseline_out {
-        Some(p) => write_baseline(p, &input.data_path, tracker.emitters())
+        Some(p) => write_baseline(p, std::path::Path::new(&name), tracker.emitters())
             .map(|()| written.push(p.clone())),
         None => Ok(()),
     };
@@ -243,8 +465,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     } else {
         manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")
     };
-    let (summary, processor) =
-        result.with_context(|| format!("scanning {}", input.data_path.display()))?;
+    let (summary, processor) = result.with_context(|| format!("scanning {name}"))?;
     json_result?;
     baseline_result?;
     rec_result?;
@@ -258,11 +479,10 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     writeln!(
         err,
         "{}: {:.3} s at {:.3} MS/s{}; {} detections",
-        input.data_path.display(),
+        name,
         dur,
         fs / 1e6,
-        input
-            .frequency_hz
+        ctx.center_freq_hz
             .map(|f| format!(", centre {:.4} MHz", f / 1e6))
             .unwrap_or_default(),
         records.len()
@@ -306,6 +526,42 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             .map(|g: &pipeline::Gap| format!(" (first at sample {})", g.first_sample))
             .unwrap_or_default()
     )?;
+    const MAX_LISTED: usize = 20;
+    for g in gaps.iter().take(MAX_LISTED) {
+        writeln!(
+            err,
+            "    gap at sample {}: {} samples ({})",
+            g.first_sample,
+            g.count,
+            match g.cause {
+                pipeline::GapCause::Source => "device overflow",
+                pipeline::GapCause::RingFull => "ring full: processing too slow",
+            }
+        )?;
+    }
+    if gaps.len() > MAX_LISTED {
+        writeln!(err, "    ... and {} more gaps", gaps.len() - MAX_LISTED)?;
+    }
+    if let Some(report) = &overflows {
+        let list = report();
+        writeln!(err, "  device overflows: {}", list.len())?;
+        for (at, lost) in list.iter().take(MAX_LISTED) {
+            match lost {
+                Some(l) => writeln!(err, "    overflow at sample {at}: {l} samples lost")?,
+                None => writeln!(
+                    err,
+                    "    overflow at sample {at}: samples lost, count unknown (no device timestamps)"
+                )?,
+            }
+        }
+        if list.len() > MAX_LISTED {
+            writeln!(
+                err,
+                "    ... and {} more overflows",
+                list.len() - MAX_LISTED
+            )?;
+        }
+    }
     writeln!(
         err,
         "  processing: {:.1} MS/s ({:.1}x real time){}",
