@@ -31,6 +31,54 @@ pub enum Command {
     Bands(BandsArgs),
     /// List the SDR devices SoapySDR finds (needs the `soapy` feature).
     Devices(DevicesArgs),
+    /// Sweep a device over the uplink bands (`--band`, `--region`) or centre frequencies,
+    /// dwelling on each tuning long enough to catch NPRACH periods.
+    Sweep(SweepArgs),
+}
+
+/// `sweep` options.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The device and its settings (`--device` is required).
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Bands to cover (B20, 20...), repeatable.
+    #[arg(long, value_name = "BAND", value_parser = parse_band_arg)]
+    pub band: Vec<u16>,
+    /// A region preset (the bands NB-IoT and LTE-M typically use there).
+    #[arg(long, value_name = "REGION", ignore_case = true,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::bands::REGION_NAMES))]
+    pub region: Option<String>,
+    /// Centre frequencies to visit instead of bands, Hz (repeatable).
+    #[arg(long, value_name = "HZ", value_parser = parse_hz)]
+    pub frequency: Vec<f64>,
+    /// Device sample rate, Hz (tunings are planned for it).
+    #[arg(long, value_name = "HZ", value_parser = parse_plan_rate, default_value = "15.36M")]
+    pub sample_rate: f64,
+    /// Seconds on each tuning (default 3.5: one 2.56 s NPRACH period + the longest preamble).
+    #[arg(long, value_name = "S", value_parser = parse_seconds, default_value_t = crate::sweep::DEFAULT_DWELL_S)]
+    pub dwell: f64,
+    /// Milliseconds after each retune treated as settling (recorded, never detected).
+    #[arg(long, value_name = "MS", default_value_t = crate::sweep::DEFAULT_SETTLE_S * 1e3)]
+    pub settle_ms: f64,
+    /// Passes over the tunings (default: until Ctrl-C).
+    #[arg(long, value_name = "N")]
+    pub cycles: Option<u64>,
+    /// Write detection records as JSON Lines to PATH, or `-` for standard output.
+    #[arg(long, value_name = "PATH|-")]
+    pub json: Option<PathBuf>,
+    /// Record the whole sweep (SigMF or `.h5`): a capture segment per tuning.
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
+    /// False-alarm budget per hour per monitored MHz (as `scan`).
+    #[arg(long, value_name = "RATE", default_value_t = 0.5)]
+    pub false_alarms_per_hour: f64,
+    /// Detectors (as `scan`).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub detectors: Option<Vec<crate::detectors::Which>>,
+    /// No per-tuning lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// A usage error found after parsing (exit status 2, like clap's own).

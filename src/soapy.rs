@@ -592,6 +592,11 @@ impl SoapySource {
         Ok(self.next_index)
     }
 
+    /// Stream index of the next sample `read_block` returns.
+    pub fn next_sample(&self) -> u64 {
+        self.next_index
+    }
+
     /// The retunes so far: (index of the first sample at the new frequency, frequency Hz).
     pub fn retunes(&self) -> &[(u64, f64)] {
         &self.retunes
@@ -951,5 +956,15 @@ mod tests {
         assert_eq!("CF32".parse(), Ok(StreamFormat::Cf32));
         assert_eq!("auto".parse(), Ok(StreamFormat::Auto));
         assert!("cu8".parse::<StreamFormat>().is_err());
+    }
+}
+
+impl crate::sweep::Tunable for SoapySource {
+    fn retune(&mut self, center_hz: f64) -> anyhow::Result<()> {
+        SoapySource::retune(self, center_hz)?;
+        Ok(())
+    }
+    fn next_sample(&self) -> u64 {
+        self.next_index
     }
 }

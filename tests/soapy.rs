@@ -514,3 +514,81 @@ fn scan_device_usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("LNA 0 to 40 dB in steps of 8"));
 }
+
+/// `sweep` through the device: each tuning is a capture segment of the recording with its
+/// frequency, the settling samples after each retune are annotated and never detected, and
+/// every record's absolute frequency is its dwell's centre plus its offset.
+#[test]
+fn sweep_retunes_records_segments_and_never_detects_settling_samples() {
+    if module_dir().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let dev = format!(
+        "driver=ciottest,file={},file_format=ci8,loop=1",
+        root().join(CAR_SWEEP).display()
+    );
+    let o = run_ok(
+        bin()
+            .args(["sweep", "--device", &dev])
+            .args([
+                "--frequency",
+                "847M",
+                "--frequency",
+                "850M",
+                "--sample-rate",
+                "1.92M",
+            ])
+            .args(["--dwell", "0.4", "--settle-ms", "50", "--cycles", "1"])
+            .args(["--detectors", "energy", "--record"])
+            .arg(d.path().join("sw"))
+            .arg("--json")
+            .arg(d.path().join("sw.jsonl")),
+    );
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("sweep: 2 dwells"), "{stderr}");
+    let settle = 96_000u64; // 50 ms at 1.92 MS/s
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("sw.sigmf-meta")).expect("meta"),
+    )
+    .expect("json");
+    let caps = meta["captures"].as_array().expect("captures");
+    let freqs: Vec<f64> = caps
+        .iter()
+        .map(|c| c["core:frequency"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert_eq!(freqs.last(), Some(&850e6), "{caps:?}");
+    assert!(freqs.contains(&847e6), "{caps:?}");
+    let retune_at: Vec<u64> = caps
+        .iter()
+        .filter(|c| c["core:frequency"] == 850e6)
+        .map(|c| c["core:global_index"].as_u64().expect("global index"))
+        .collect();
+    assert_eq!(retune_at.len(), 1, "{caps:?}");
+    let settles: Vec<&Value> = meta["annotations"]
+        .as_array()
+        .expect("annotations")
+        .iter()
+        .filter(|a| a["core:label"] == "settling")
+        .collect();
+    assert_eq!(settles.len(), 2, "a settling annotation per tuning");
+    assert!(settles.iter().all(|a| a["core:sample_count"] == settle));
+    let recs = records(&d.path().join("sw.jsonl"));
+    assert!(
+        !recs.is_empty(),
+        "the car sweep's bursts are found: {stderr}"
+    );
+    for r in &recs {
+        let s = r["sample_start"].as_u64().expect("start");
+        let center = if s >= retune_at[0] { 850e6 } else { 847e6 };
+        let first_signal = if s >= retune_at[0] {
+            retune_at[0] + settle
+        } else {
+            settle
+        };
+        assert!(s >= first_signal, "a detection from settling samples: {r}");
+        let f = r["freq_hz"].as_f64().expect("freq") - r["freq_offset_hz"].as_f64().expect("off");
+        assert!((f - center).abs() < 1.0, "{r}");
+    }
+    assert!(d.path().join("SHA256SUMS").is_file());
+}

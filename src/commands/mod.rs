@@ -5,4 +5,5 @@ pub mod devices;
 pub mod eval;
 pub mod info;
 pub mod scan;
+pub mod sweep;
 pub mod synth;
