@@ -929,6 +929,16 @@ pub fn probe(args: &str) -> Result<DeviceProbe, SoapyError> {
     })
 }
 
+impl crate::sweep::Tunable for SoapySource {
+    fn retune(&mut self, center_hz: f64) -> anyhow::Result<()> {
+        SoapySource::retune(self, center_hz)?;
+        Ok(())
+    }
+    fn next_sample(&self) -> u64 {
+        self.next_index
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -956,15 +966,5 @@ mod tests {
         assert_eq!("CF32".parse(), Ok(StreamFormat::Cf32));
         assert_eq!("auto".parse(), Ok(StreamFormat::Auto));
         assert!("cu8".parse::<StreamFormat>().is_err());
-    }
-}
-
-impl crate::sweep::Tunable for SoapySource {
-    fn retune(&mut self, center_hz: f64) -> anyhow::Result<()> {
-        SoapySource::retune(self, center_hz)?;
-        Ok(())
-    }
-    fn next_sample(&self) -> u64 {
-        self.next_index
     }
 }
