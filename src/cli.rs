@@ -22,6 +22,9 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print what a recording is: format, rate, frequency, duration, level, integrity.
     Info(InfoArgs),
+    /// Proximity meter: one row per emitter with its power, peak and trend, to walk the
+    /// antenna towards a module (a file replays in real time with `--realtime`).
+    Locate(ScanArgs),
     /// Build a list of known emitters from a capture made outside the target, for
     /// `scan --baseline`.
     Baseline(BaselineArgs),
@@ -246,6 +249,9 @@ pub struct ScanArgs {
     /// Set by `baseline`: write the emitters heard to this file.
     #[arg(skip)]
     pub baseline_out: Option<PathBuf>,
+    /// Set by `locate`: show the proximity meter instead of the progress bar.
+    #[arg(skip)]
+    pub locate: bool,
 }
 
 /// `baseline` options: a scan whose emitters are written as the known ones.

@@ -14,6 +14,10 @@ fn main() -> ExitCode {
         Command::Scan(a) => ciot_sweep::commands::scan::run(&a),
         Command::Info(a) => ciot_sweep::commands::info::run(&a),
         Command::Eval(a) => ciot_sweep::commands::eval::run(&a),
+        Command::Locate(mut a) => {
+            a.locate = true;
+            ciot_sweep::commands::scan::run(&a)
+        }
         Command::Baseline(a) => {
             let mut s = a.scan;
             s.baseline_out = Some(a.out);

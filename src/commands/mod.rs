@@ -4,6 +4,7 @@ pub mod bands;
 pub mod devices;
 pub mod eval;
 pub mod info;
+pub mod locate;
 pub mod scan;
 pub mod sweep;
 pub mod synth;

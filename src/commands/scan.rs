@@ -344,7 +344,18 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         None => None,
     };
 
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
+    let mut ui = if args.locate {
+        Some(crate::commands::locate::LocateUi::new(format!(
+            "{name}  {:.2} MS/s{}",
+            fs / 1e6,
+            ctx.center_freq_hz
+                .map(|f| format!("  centre {:.4} MHz", f / 1e6))
+                .unwrap_or_default()
+        ))?)
+    } else {
+        None
+    };
+    let bar = if ui.is_none() && !args.quiet && std::io::stderr().is_terminal() {
         let b = match total {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::new_spinner(),
@@ -378,16 +389,24 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     };
     let mut gaps = Vec::new();
     let t0 = std::time::Instant::now();
+    let stop_ui = stop.clone();
     let result = pipeline::run(source, processor, &cfg, stop, |ev| {
         for n in notice_rx.try_iter() {
-            match &bar {
-                Some(b) => b.println(format!("warning: {n}")),
-                None => eprintln!("warning: {n}"),
+            match (&bar, ui.as_mut()) {
+                (_, Some(u)) => u.notice(&n),
+                (Some(b), None) => b.println(format!("warning: {n}")),
+                (None, None) => eprintln!("warning: {n}"),
             }
         }
         match ev {
             Event::Output(mut r) => {
-                tracker.add(&mut r);
+                let e = tracker.add(&mut r).clone();
+                if let Some(u) = ui.as_mut() {
+                    u.on_detection(&r, &e)?;
+                    if u.quit {
+                        stop_ui.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
                 if let Some(b) = &baseline {
                     tracker.mark(b);
                     let id = r.emitter;
@@ -424,6 +443,12 @@ pub fn run(args: &ScanArgs) -> Result<()> {
                 gaps.push(g)
             }
             Event::Progress(p) => {
+                if let Some(u) = ui.as_mut() {
+                    u.on_progress(p as f64 / fs)?;
+                    if u.quit {
+                        stop_ui.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
                 if let Some(b) = &bar {
                     b.set_position(p);
                     let el = t0.elapsed().as_secs_f64().max(1e-9);
@@ -433,6 +458,11 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         }
         Ok(())
     });
+    if let Some(mut u) = ui.take() {
+        if !u.quit {
+            u.hold("end of input: q to quit".into())?;
+        }
+    }
     for n in notice_rx.try_iter() {
         eprintln!("warning: {n}");
     }
