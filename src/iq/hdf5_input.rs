@@ -102,12 +102,7 @@ impl Hdf5Recording {
                 source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
             });
         }
-        let file = File::open(path).map_err(|e| {
-            bad(
-                path,
-                format!("cannot open as HDF5 (truncated or not HDF5?): {e}"),
-            )
-        })?;
+        let file = File::open(path).map_err(|e| bad(path, format!("cannot open as HDF5: {e}")))?;
         let iq = file.dataset("iq").map_err(|_| {
             bad(
                 path,
