@@ -339,3 +339,34 @@ fn a_full_disk_stops_with_the_file_and_offset_and_keeps_the_rest() {
         let _: DetectionRecord = serde_json::from_str(l).expect("whole records");
     }
 }
+
+#[cfg(not(feature = "hdf5"))]
+#[test]
+fn without_the_hdf5_feature_h5_paths_name_the_file_and_the_feature() {
+    let d = tempfile::tempdir().expect("tempdir");
+    // Replaying an .h5 file.
+    let h5 = d.path().join("x.h5");
+    std::fs::write(&h5, b"\x89HDF\r\n\x1a\n").expect("write");
+    let o = bin().arg("scan").arg(&h5).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("x.h5") && stderr.contains("--features hdf5"),
+        "{stderr}"
+    );
+    // Recording to one.
+    let o = bin()
+        .arg("scan")
+        .arg(repo("recordings/nbiot-1.92msps/nbiot-nprach.sigmf-meta"))
+        .arg("--record")
+        .arg(d.path().join("rec.hdf5"))
+        .arg("--quiet")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rec.hdf5") && stderr.contains("--features hdf5"),
+        "{stderr}"
+    );
+}

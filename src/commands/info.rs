@@ -34,6 +34,10 @@ pub fn run(args: &InfoArgs) -> Result<()> {
             rec.meta.annotations_not_for_detection().len()
         );
     }
+    #[cfg(feature = "hdf5")]
+    if let Some(h) = &input.hdf5 {
+        print_hdf5(h);
+    }
     // One streaming pass: duration, mean power, peak, full-scale hits.
     let mut reader = input.reader(1 << 16)?;
     let mut block = IqBlock::default();
@@ -87,4 +91,30 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "hdf5")]
+fn print_hdf5(h: &crate::iq::hdf5_input::Hdf5Recording) {
+    let show = |label: &str, v: &Option<String>| {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            println!("{label:<13}{v}");
+        }
+    };
+    show("device:", &h.device);
+    show("gains (dB):", &h.gains_db);
+    show("software:", &h.software);
+    show("command:", &h.command_line);
+    println!(
+        "segments:    {} ({} samples lost in gaps)",
+        h.segments.len(),
+        h.lost_samples.unwrap_or(0)
+    );
+    if let Some(n) = h.detections {
+        println!("detections:  {n} (stored in /detections, never used for detection)");
+    }
+    match h.complete {
+        Some(true) => println!("complete:    yes (closed cleanly)"),
+        Some(false) => println!("complete:    no (cut short: kept up to the last flush)"),
+        None => {}
+    }
 }

@@ -9,6 +9,8 @@
 //! whose `core:global_index` is the index of its first sample, so the recording says
 //! exactly where and how many samples are missing.
 
+#[cfg(feature = "hdf5")]
+pub mod hdf5_sink;
 pub mod health;
 pub mod manifest;
 pub mod sigmf_sink;
@@ -132,9 +134,14 @@ pub fn open_sink(path: &Path, info: &CaptureInfo) -> Result<Box<dyn CaptureSink>
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase());
     if matches!(ext.as_deref(), Some("h5" | "hdf5")) {
+        #[cfg(feature = "hdf5")]
+        return Ok(Box::new(hdf5_sink::Hdf5Sink::create(path, info)?));
+        #[cfg(not(feature = "hdf5"))]
         return Err(RecordError::Unsupported {
             path: path.to_path_buf(),
-            what: "HDF5 recording is not available yet; record to a .sigmf-meta path".into(),
+            what: "HDF5 recording needs a build with `--features hdf5` (or record to a \
+                   .sigmf-meta path)"
+                .into(),
         });
     }
     Ok(Box::new(sigmf_sink::SigmfSink::create(path, info)?))

@@ -20,6 +20,8 @@
 //! SigMF annotations are read and kept, but never used for detection (INTERFACES.md 2).
 
 pub mod format;
+#[cfg(feature = "hdf5")]
+pub mod hdf5_input;
 pub mod input;
 pub mod raw;
 pub mod reader;
@@ -27,7 +29,7 @@ pub mod sigmf;
 pub mod writer;
 
 pub use format::{DecodeStats, SampleFormat, UnknownFormat};
-pub use input::IqInput;
+pub use input::{is_hdf5_path, IqInput};
 pub use raw::{parse_rtl433_name, parse_si_value, RawSpec, Rtl433Name};
 pub use reader::IqReader;
 pub use sigmf::{
@@ -326,6 +328,15 @@ pub enum IqError {
         /// The format in the metadata.
         datatype: SampleFormat,
     },
+    /// An HDF5 recording that cannot be read (not our layout, a missing attribute, a
+    /// truncated file), or HDF5 input in a build without the `hdf5` feature.
+    #[error("{}: {what}", path.display())]
+    Hdf5 {
+        /// The HDF5 file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 fn empty_message(bytes: u64, format: SampleFormat) -> String {
@@ -358,7 +369,8 @@ impl IqError {
             | IqError::BadFrequency { path, .. }
             | IqError::EmptyData { path, .. }
             | IqError::RawSpecIncomplete { path, .. }
-            | IqError::FormatConflict { path, .. } => path,
+            | IqError::FormatConflict { path, .. }
+            | IqError::Hdf5 { path, .. } => path,
             IqError::MissingData { data_path, .. } => data_path,
             IqError::MissingMeta { meta_path, .. } => meta_path,
         }

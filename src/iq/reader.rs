@@ -35,6 +35,9 @@ pub struct IqReader {
     trailing: Option<TrailingBytes>,
     non_finite_count: u64,
     first_non_finite: Option<u64>,
+    /// (sample index in the data, stream index) of each segment's first sample, ascending;
+    /// empty when the data is one gap-free segment from 0 (see [`IqReader::with_segments`]).
+    segments: Vec<(u64, u64)>,
 }
 
 impl std::fmt::Debug for IqReader {
@@ -75,6 +78,7 @@ impl IqReader {
             trailing: None,
             non_finite_count: 0,
             first_non_finite: None,
+            segments: Vec::new(),
         }
     }
 
@@ -102,6 +106,23 @@ impl IqReader {
         self
     }
 
+    /// Declares where the stream had gaps: `segments` lists (sample index in the data,
+    /// stream index) of the first sample of each gap-free segment, ascending (an HDF5
+    /// recording's `/captures`). Blocks then never span two segments (a block may be
+    /// shorter than `block_len` at a segment end) and are stamped with stream indices.
+    pub fn with_segments(mut self, segments: Vec<(u64, u64)>) -> Self {
+        self.segments = segments;
+        self
+    }
+
+    /// The stream index of data sample `i`.
+    fn stream_index(&self, i: u64) -> u64 {
+        match self.segments.iter().rev().find(|s| s.0 <= i) {
+            Some(&(f, g)) => g + (i - f),
+            None => i,
+        }
+    }
+
     /// The sample format.
     pub fn format(&self) -> SampleFormat {
         self.format
@@ -117,7 +138,8 @@ impl IqReader {
         self.block_len
     }
 
-    /// Samples delivered so far (= the `first_sample` of the next block).
+    /// Samples delivered so far (= the `first_sample` of the next block when there are no
+    /// [segments](IqReader::with_segments)).
     pub fn samples_read(&self) -> u64 {
         self.samples_read
     }
@@ -163,12 +185,17 @@ impl IqReader {
     /// reused.
     pub fn read_block(&mut self, block: &mut IqBlock) -> Result<bool, IqError> {
         block.samples.clear();
-        block.first_sample = self.samples_read;
+        block.first_sample = self.stream_index(self.samples_read);
         if self.done {
             return Ok(false);
         }
         let bps = self.format.bytes_per_sample();
         let mut want = self.bytes.len();
+        // A block ends where the next segment starts.
+        if let Some(&(next, _)) = self.segments.iter().find(|s| s.0 > self.samples_read) {
+            let left = usize::try_from(next - self.samples_read).unwrap_or(usize::MAX);
+            want = want.min(left.saturating_mul(bps));
+        }
         if let Some(rem) = self.remaining {
             want = want.min(usize::try_from(rem).unwrap_or(usize::MAX));
         }
@@ -208,7 +235,7 @@ impl IqReader {
             if let Some(i) = stats.first_non_finite {
                 self.non_finite_count += stats.non_finite as u64;
                 if self.first_non_finite.is_none() {
-                    self.first_non_finite = Some(self.samples_read + i as u64);
+                    self.first_non_finite = Some(self.stream_index(self.samples_read + i as u64));
                 }
             }
         }
