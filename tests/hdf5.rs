@@ -295,6 +295,8 @@ fn a_gap_replays_with_its_stream_indices() {
         score: 1.0,
         time_utc: None,
         emitter: Some(3),
+        emitter_known: None,
+        earfcn: Vec::new(),
         params: Default::default(),
     };
     s.annotate(&r).expect("annotate");
