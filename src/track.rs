@@ -61,10 +61,14 @@ impl Family {
         }
     }
 
-    fn freq_tol_hz(self, bandwidth_hz: f64) -> f64 {
+    /// How far apart the burst centres of one emitter may lie, Hz: an NB-IoT carrier (180
+    /// kHz: NPRACH and NPUSCH may sit at its two edges); half a 10 MHz LTE carrier (LTE-M
+    /// PUSCH hops between narrowbands, PRACH sits elsewhere in the carrier); for unknown
+    /// bursts, their own bandwidth.
+    fn span_limit_hz(self, bandwidth_hz: f64) -> f64 {
         match self {
-            Family::NbIot => 90e3,
-            Family::LteUplink => 1.08e6,
+            Family::NbIot => 180e3,
+            Family::LteUplink => 5e6,
             Family::Unknown => (bandwidth_hz / 2.0).max(15e3),
         }
     }
@@ -143,6 +147,12 @@ pub struct Emitter {
     pub freq_hz: f64,
     /// Whether `freq_hz` is absolute.
     pub freq_is_absolute: bool,
+    /// Lowest burst centre seen, Hz.
+    #[serde(default)]
+    pub freq_min_hz: f64,
+    /// Highest burst centre seen, Hz.
+    #[serde(default)]
+    pub freq_max_hz: f64,
     /// Widest bandwidth seen, Hz.
     pub bandwidth_hz: f64,
     /// Stream time of the first burst's start, s.
@@ -195,6 +205,8 @@ impl Emitter {
             kinds: Vec::new(),
             freq_hz: f,
             freq_is_absolute: abs,
+            freq_min_hz: f,
+            freq_max_hz: f,
             bandwidth_hz: r.bandwidth_hz,
             first_seen_s: r.t_start_s,
             last_seen_s: r.t_start_s,
@@ -240,10 +252,11 @@ impl Emitter {
         if abs != self.freq_is_absolute {
             return None;
         }
-        let tol = self
+        let limit = self
             .family
-            .freq_tol_hz(r.bandwidth_hz.max(self.bandwidth_hz));
-        let df = (f - self.freq_hz).abs() / tol;
+            .span_limit_hz(r.bandwidth_hz.max(self.bandwidth_hz));
+        let span = self.freq_max_hz.max(f) - self.freq_min_hz.min(f);
+        let df = span / limit;
         let dp = (r.power_dbfs - self.median_power_dbfs()).abs() / cfg.power_tol_db;
         if df > 1.0 || dp > 1.0 {
             return None;
@@ -263,6 +276,8 @@ impl Emitter {
         self.bursts += 1;
         self.freq_sum += f;
         self.freq_hz = self.freq_sum / self.bursts as f64;
+        self.freq_min_hz = self.freq_min_hz.min(f);
+        self.freq_max_hz = self.freq_max_hz.max(f);
         self.bandwidth_hz = self.bandwidth_hz.max(r.bandwidth_hz);
         if !self.kinds.contains(&r.kind) {
             self.kinds.push(r.kind);
@@ -662,8 +677,8 @@ impl Baseline {
             b.family == e.family
                 && (b.tech == e.tech || b.tech == Tech::Unknown || e.tech == Tech::Unknown)
                 && b.freq_is_absolute == e.freq_is_absolute
-                && (b.freq_hz - e.freq_hz).abs()
-                    <= b.family.freq_tol_hz(b.bandwidth_hz.max(e.bandwidth_hz))
+                && b.freq_max_hz.max(e.freq_max_hz) - b.freq_min_hz.min(e.freq_min_hz)
+                    <= b.family.span_limit_hz(b.bandwidth_hz.max(e.bandwidth_hz))
                 && CELL_PARAMS.iter().all(|k| {
                     match (b.cell_params.get(*k), e.cell_params.get(*k)) {
                         (Some(x), Some(y)) => x == y,
