@@ -592,3 +592,88 @@ fn sweep_retunes_records_segments_and_never_detects_settling_samples() {
     }
     assert!(d.path().join("SHA256SUMS").is_file());
 }
+
+/// A device lost mid-recording: SigMF and (with `hdf5`) HDF5 recordings are closed properly,
+/// hold exactly every sample delivered before the loss, bit for bit, and validate.
+#[test]
+fn a_lost_device_leaves_complete_valid_recordings() {
+    if module_dir().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lost_at = 700_000usize;
+    let orig = std::fs::read(root().join(CAR_SWEEP)).expect("car sweep");
+    let mut targets = vec![dir.path().join("lost")];
+    if cfg!(feature = "hdf5") {
+        targets.push(dir.path().join("lost.h5"));
+    }
+    for rec in &targets {
+        let o = bin()
+            .args(["scan", "--device"])
+            .arg(format!(
+                "driver=ciottest,file={CAR_SWEEP},rate_factor=0,serial=lost-test,lost_at={lost_at}"
+            ))
+            .args([
+                "--frequency",
+                "847e6",
+                "--sample-rate",
+                "15.36e6",
+                "--quiet",
+            ])
+            .args(["--detectors", "energy", "--record"])
+            .arg(rec)
+            .output()
+            .expect("runs");
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("lost-test"), "{stderr}");
+    }
+    // SigMF: every delivered sample, equal to the source, with core:sha512 (closed).
+    let data = std::fs::read(dir.path().join("lost.sigmf-data")).expect("data");
+    assert_eq!(
+        data.len(),
+        2 * lost_at,
+        "every sample delivered before the loss"
+    );
+    assert!(data[..] == orig[..2 * lost_at]);
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("lost.sigmf-meta")).expect("meta"),
+    )
+    .expect("json");
+    assert_eq!(meta["global"]["core:datatype"], "ci8");
+    assert!(meta["global"]["core:sha512"].is_string(), "closed properly");
+    assert!(meta["global"]["core:hw"]
+        .as_str()
+        .is_some_and(|h| h.contains("lost-test") && h.contains("LNA")));
+    let have_sigmf = Command::new("python3")
+        .args(["-c", "import sigmf"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have_sigmf {
+        let o = Command::new("python3")
+            .arg("-c")
+            .arg("import sys; from sigmf import sigmffile; sigmffile.fromfile(sys.argv[1]).validate()")
+            .arg(dir.path().join("lost.sigmf-meta"))
+            .output()
+            .expect("python3");
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI needs python sigmf");
+    }
+    if cfg!(feature = "hdf5") {
+        let o = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sys, h5py; f = h5py.File(sys.argv[1], 'r'); \
+                 print(f['iq'].shape[0], int(f.attrs['complete']), f['iq'].dtype)",
+            )
+            .arg(dir.path().join("lost.h5"))
+            .output()
+            .expect("python3");
+        if o.status.success() {
+            assert_eq!(text(&o.stdout).trim(), format!("{lost_at} 1 int8"));
+        } else {
+            assert!(std::env::var_os("CI").is_none(), "{}", text(&o.stderr));
+        }
+    }
+}
