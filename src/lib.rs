@@ -12,6 +12,7 @@ pub mod iq;
 pub mod pipeline;
 pub mod plot;
 pub mod record;
+pub mod report;
 pub mod scan;
 pub mod scenario;
 pub mod score;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             ciot_sweep::commands::scan::run(&s)
         }
         Command::Bands(a) => ciot_sweep::commands::bands::run(&a),
+        Command::Report(a) => ciot_sweep::commands::report::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,5 +3,6 @@
 pub mod bands;
 pub mod eval;
 pub mod info;
+pub mod report;
 pub mod scan;
 pub mod synth;
