@@ -65,7 +65,12 @@ fn sha256_hex(p: &Path) -> String {
 /// PNG signature and IHDR size, read by hand (independent of any decoder).
 fn png_size(p: &Path) -> (u32, u32) {
     let b = std::fs::read(p).expect("png");
-    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", p.display());
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        p.display()
+    );
     assert_eq!(&b[12..16], b"IHDR");
     let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     (be(16), be(20))
@@ -85,10 +90,16 @@ fn check_folder(dir: &Path) -> (String, serde_json::Value) {
             assert_eq!(img.height(), 900, "{p}");
         }
         // Not blank: many pixels far from white.
-        let dark = img.pixels().filter(|px| px.0.iter().any(|&c| c < 160)).count();
+        let dark = img
+            .pixels()
+            .filter(|px| px.0.iter().any(|&c| c < 160))
+            .count();
         assert!(dark > 2000, "{p}.png looks blank ({dark} dark pixels)");
         let s = std::fs::read_to_string(&svg).expect("svg");
-        assert!(s.contains("<svg") && s.trim_end().ends_with("</svg>"), "{p}.svg");
+        assert!(
+            s.contains("<svg") && s.trim_end().ends_with("</svg>"),
+            "{p}.svg"
+        );
     }
     let spec_svg = std::fs::read_to_string(dir.join("spectrogram.svg")).expect("svg");
     assert!(
@@ -112,7 +123,10 @@ fn check_folder(dir: &Path) -> (String, serde_json::Value) {
         .collect();
     for p in PLOTS {
         let want = format!("{p}.png");
-        assert!(srcs.contains(&want.as_str()), "report.html lacks {want}: {srcs:?}");
+        assert!(
+            srcs.contains(&want.as_str()),
+            "report.html lacks {want}: {srcs:?}"
+        );
         assert!(html.contains(&format!("href=\"{p}.svg\"")));
     }
     for s in &srcs {
@@ -161,7 +175,10 @@ fn car_sweep_report_from_the_truth_file() {
         t.add(r);
     }
     let emitters = t.emitters();
-    assert_eq!(json["emitters"].as_array().map(|a| a.len()), Some(emitters.len()));
+    assert_eq!(
+        json["emitters"].as_array().map(|a| a.len()),
+        Some(emitters.len())
+    );
     let section = html
         .split("<h2>3. Emitters")
         .nth(1)
@@ -223,8 +240,11 @@ fn html_escapes_what_comes_from_input_files() {
         serde_json::to_string(&meta).expect("json"),
     )
     .expect("write");
-    std::fs::copy(src.join("nbiot-nprach.sigmf-data"), dir.path().join("x.sigmf-data"))
-        .expect("copy");
+    std::fs::copy(
+        src.join("nbiot-nprach.sigmf-data"),
+        dir.path().join("x.sigmf-data"),
+    )
+    .expect("copy");
     let truth = root().join("recordings/nbiot-1.92msps/nbiot-nprach.truth.jsonl");
     let out = dir.path().join("out");
     run_report(
@@ -246,7 +266,10 @@ fn report_scans_a_small_recording_itself() {
     assert_eq!(json["detection"]["settings_verified"], true);
     let dets = json["detections"].as_array().expect("detections");
     let n = dets.len();
-    assert_eq!(count_between(&html, "<span id=\"detections-count\">", "<"), Some(n));
+    assert_eq!(
+        count_between(&html, "<span id=\"detections-count\">", "<"),
+        Some(n)
+    );
     assert_eq!(html.matches("<tr class=\"det\">").count(), n);
     // The recording holds NB-IoT preambles near +238 kHz (truth file): the scan finds one.
     assert!(
@@ -280,7 +303,15 @@ fn bad_inputs_are_reported_with_the_file_named() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.jsonl line 1"), "{err}");
     let o = bin()
-        .args(["report", "-", "--format", "ci8", "--sample-rate", "1.92M", "--out"])
+        .args([
+            "report",
+            "-",
+            "--format",
+            "ci8",
+            "--sample-rate",
+            "1.92M",
+            "--out",
+        ])
         .arg(dir.path().join("out2"))
         .output()
         .expect("runs");
@@ -345,7 +376,10 @@ fn chromium_renders_the_report_with_every_image() {
     );
     let img = image::open(&shot).expect("screenshot decodes").to_rgb8();
     assert_eq!(img.dimensions(), (1400, 4000));
-    let dark = img.pixels().filter(|p| p.0.iter().any(|&c| c < 128)).count();
+    let dark = img
+        .pixels()
+        .filter(|p| p.0.iter().any(|&c| c < 128))
+        .count();
     let colourful = img
         .pixels()
         .filter(|p| {
@@ -357,7 +391,10 @@ fn chromium_renders_the_report_with_every_image() {
         })
         .count();
     assert!(dark > 20_000, "screenshot looks blank ({dark} dark pixels)");
-    assert!(colourful > 20_000, "no plots visible ({colourful} coloured pixels)");
+    assert!(
+        colourful > 20_000,
+        "no plots visible ({colourful} coloured pixels)"
+    );
     let o = chromium_cmd(&exe, &tmp.path().join("p2"))
         .arg("--virtual-time-budget=10000")
         .arg("--dump-dom")
@@ -368,6 +405,8 @@ fn chromium_renders_the_report_with_every_image() {
     assert!(
         dom.contains("data-loaded=\"true\"") && dom.contains("data-images-loaded=\"4/4\""),
         "not every image loaded: {}",
-        dom.lines().find(|l| l.contains("<body")).unwrap_or("no <body>")
+        dom.lines()
+            .find(|l| l.contains("<body"))
+            .unwrap_or("no <body>")
     );
 }

@@ -266,7 +266,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
             false_alarms_per_hour_per_mhz: args.false_alarms_per_hour,
             monitored_mhz,
             false_alarms_per_hour: args.false_alarms_per_hour * monitored_mhz,
-            expected_false_alarms_in_capture: args.false_alarms_per_hour * monitored_mhz
+            expected_false_alarms_in_capture: args.false_alarms_per_hour
+                * monitored_mhz
                 * (total as f64 / fs)
                 / 3600.0,
             settings_verified: args.detections.is_none(),
@@ -290,15 +291,13 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     };
     let json_path = out.join("report.json");
     let text = serde_json::to_string_pretty(&facts).context("serialising report.json")?;
-    std::fs::write(&json_path, text)
-        .with_context(|| format!("writing {}", json_path.display()))?;
+    std::fs::write(&json_path, text).with_context(|| format!("writing {}", json_path.display()))?;
     written.push(json_path);
     let html_path = out.join("report.html");
     std::fs::write(&html_path, html::render(&facts))
         .with_context(|| format!("writing {}", html_path.display()))?;
     written.push(html_path.clone());
-    let manifests =
-        manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")?;
+    let manifests = manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")?;
 
     let mut per_kind: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in &facts.detections {

@@ -47,7 +47,10 @@ table.kv th { width: 32%; }
 .new { color: #c00000; font-weight: bold; }
 .known { color: #555; }
 .mono, code, pre { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 8pt;
-                   word-break: break-all; white-space: pre-wrap; }
+                   overflow-wrap: anywhere; white-space: pre-wrap; }
+td.params { font-size: 7pt; width: 24%; overflow-wrap: anywhere; }
+table.wide { font-size: 7.5pt; }
+table.wide th { font-size: 7pt; }
 figure { margin: 8px 0 14px 0; break-inside: avoid; page-break-inside: avoid; }
 figure img { width: 100%; height: auto; border: 1px solid #bbb; }
 figcaption { font-size: 9pt; color: #333; }
@@ -129,9 +132,15 @@ pub fn render(f: &ReportFacts) -> String {
     let mut kv = |k: &str, v: String| {
         let _ = writeln!(h, "<tr><th>{k}</th><td>{v}</td></tr>");
     };
-    kv("Data file", format!("<span class=\"mono\">{}</span>", e(&c.data_file)));
+    kv(
+        "Data file",
+        format!("<span class=\"mono\">{}</span>", e(&c.data_file)),
+    );
     if let Some(m) = &c.meta_file {
-        kv("Metadata file", format!("<span class=\"mono\">{}</span>", e(m)));
+        kv(
+            "Metadata file",
+            format!("<span class=\"mono\">{}</span>", e(m)),
+        );
     }
     kv("Sample format", e(&c.format));
     kv("Sample rate", format!("{:.6} MS/s", c.sample_rate_hz / 1e6));
@@ -145,11 +154,16 @@ pub fn render(f: &ReportFacts) -> String {
     );
     kv(
         "Start (UTC)",
-        c.start_utc.as_deref().map(e).unwrap_or_else(|| "unknown".into()),
+        c.start_utc
+            .as_deref()
+            .map(e)
+            .unwrap_or_else(|| "unknown".into()),
     );
     kv(
         "Device and gains (SigMF core:hw)",
-        c.hw.as_deref().map(e).unwrap_or_else(|| "not recorded".into()),
+        c.hw.as_deref()
+            .map(e)
+            .unwrap_or_else(|| "not recorded".into()),
     );
     if let Some(desc) = &c.description {
         kv("Description", e(desc));
@@ -231,10 +245,10 @@ pub fn render(f: &ReportFacts) -> String {
     } else {
         let _ = writeln!(
             h,
-            "<table><thead><tr><th>id</th><th>tech</th><th>kinds</th><th>frequency</th>\
-             <th>bursts</th><th>first seen (s)</th><th>last seen (s)</th><th>period (s)</th>\
-             <th>peak (dBFS)</th><th>last (dBFS)</th><th>trend</th><th>behaviour</th>\
-             <th>known / NEW</th></tr></thead><tbody>"
+            "<table class=\"wide\"><thead><tr><th>id</th><th>tech</th><th>kinds</th>\
+             <th>frequency</th><th>bursts</th><th>first (s)</th><th>last (s)</th>\
+             <th>period (s)</th><th>peak (dBFS)</th><th>last (dBFS)</th><th>trend</th>\
+             <th>behaviour</th><th>known / NEW</th></tr></thead><tbody>"
         );
         for m in &f.emitters {
             let known = match m.known {
@@ -301,10 +315,10 @@ pub fn render(f: &ReportFacts) -> String {
     if shown > 0 {
         let _ = writeln!(
             h,
-            "<table><thead><tr><th>#</th><th>start (s)</th><th>duration (ms)</th><th>kind</th>\
-             <th>tech</th><th>frequency (MHz)</th><th>offset (kHz)</th><th>bandwidth (kHz)</th>\
-             <th>power (dBFS)</th><th>SNR (dB)</th><th>score</th><th>emitter</th>\
-             <th>UL EARFCN</th><th>parameters</th></tr></thead><tbody>"
+            "<table class=\"wide\"><thead><tr><th>#</th><th>start (s)</th><th>length (ms)</th>\
+             <th>kind</th><th>tech</th><th>freq. (MHz)</th><th>offset (kHz)</th>\
+             <th>width (kHz)</th><th>power (dBFS)</th><th>SNR (dB)</th><th>score</th>\
+             <th>emitter</th><th>UL EARFCN</th><th>parameters</th></tr></thead><tbody>"
         );
         for (i, r) in f.detections.iter().take(shown).enumerate() {
             let earfcn: Vec<String> = r
@@ -312,14 +326,22 @@ pub fn render(f: &ReportFacts) -> String {
                 .iter()
                 .map(|x| format!("B{} {}", x.band, x.n_ul))
                 .collect();
-            let params = serde_json::to_string(&r.params).unwrap_or_default();
+            let params: Vec<String> = r
+                .params
+                .iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k}={s}"),
+                    other => format!("{k}={other}"),
+                })
+                .collect();
+            let params = params.join(", ");
             let _ = writeln!(
                 h,
                 "<tr class=\"det\"><td class=\"num\">{}</td><td class=\"num\">{:.6}</td>\
                  <td class=\"num\">{:.3}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{:+.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td>\
                  <td class=\"num\">{:.1}</td><td class=\"num\">{:.2}</td><td class=\"num\">{}</td>\
-                 <td>{}</td><td class=\"mono\">{}</td></tr>",
+                 <td>{}</td><td class=\"params\">{}</td></tr>",
                 i + 1,
                 r.t_start_s,
                 r.duration_s * 1e3,

@@ -160,6 +160,13 @@ impl Plot for SpectrumPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let (ctx, s) = (self.ctx, self.spectrum);
         root.fill(&WHITE).map_err(de)?;
+        let (_, h) = root.dim_in_pixel();
+        let (root, strip) = root.split_vertically(h as i32 - 50);
+        let root = &root;
+        let mut legend: Vec<(String, Mark)> = vec![
+            ("average".into(), Mark::Line(BLACK, 3)),
+            ("max hold".into(), Mark::Line(RGBColor(230, 159, 0), 3)),
+        ];
         let n = s.fft_len;
         let xs: Vec<f64> = (0..n)
             .map(|c| ctx.axis_mhz(s.bin_offset_hz(c, ctx.sample_rate_hz)))
@@ -169,8 +176,15 @@ impl Plot for SpectrumPlot<'_> {
             ctx.axis_mhz(ctx.sample_rate_hz / 2.0),
         );
         let lo = s.average_dbfs.iter().copied().fold(f32::INFINITY, f32::min) as f64;
-        let hi = s.max_hold_dbfs.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let (y0, y1) = ((lo / 5.0).floor() * 5.0 - 5.0, (hi / 5.0).ceil() * 5.0 + 10.0);
+        let hi = s
+            .max_hold_dbfs
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max) as f64;
+        let (y0, y1) = (
+            (lo / 5.0).floor() * 5.0 - 5.0,
+            (hi / 5.0).ceil() * 5.0 + 10.0,
+        );
         let rbw_khz = ctx.sample_rate_hz / n as f64 / 1e3;
         let mut chart = ChartBuilder::on(root)
             .caption(
@@ -190,8 +204,8 @@ impl Plot for SpectrumPlot<'_> {
             .x_desc(ctx.freq_label())
             .y_desc(format!("Power per {rbw_khz:.2} kHz bin (dBFS)"))
             .x_label_formatter(&|v| format!("{v:.1}"))
-            .label_style(("sans-serif", 22))
-            .axis_desc_style(("sans-serif", 24))
+            .label_style(("sans-serif", 26))
+            .axis_desc_style(("sans-serif", 28))
             .light_line_style(WHITE.mix(0.0))
             .bold_line_style(BLACK.mix(0.12))
             .draw()
@@ -199,10 +213,11 @@ impl Plot for SpectrumPlot<'_> {
         // Channel grid from the chosen band's lower uplink edge.
         if let (Some(b), Some(fc)) = (self.grid_band, ctx.center_hz) {
             let (f_lo, f_hi) = (fc - ctx.sample_rate_hz / 2.0, fc + ctx.sample_rate_hz / 2.0);
-            for (step, style, label) in [
-                (180e3, RGBColor(0, 158, 115).mix(0.25).stroke_width(1), "NB-IoT 180 kHz grid"),
-                (1.08e6, RGBColor(0, 114, 178).mix(0.6).stroke_width(2), "LTE-M 1.08 MHz narrowband grid"),
+            for (step, color, alpha, label) in [
+                (180e3, RGBColor(0, 158, 115), 0.18, "180 kHz grid"),
+                (1.08e6, RGBColor(0, 114, 178), 0.45, "1.08 MHz grid"),
             ] {
+                let style = color.mix(alpha).stroke_width(1);
                 let k0 = ((f_lo - b.ul_low_hz) / step).ceil() as i64;
                 let k1 = ((f_hi - b.ul_low_hz) / step).floor() as i64;
                 if k1 - k0 > 400 {
@@ -213,78 +228,76 @@ impl Plot for SpectrumPlot<'_> {
                     .filter(|f| *f * 1e6 <= b.ul_high_hz)
                     .collect();
                 chart
-                    .draw_series(lines.iter().map(|&f| {
-                        PathElement::new(vec![(f, y0), (f, y1)], style)
-                    }))
-                    .map_err(de)?
-                    .label(format!("{label} (from the {} uplink lower edge)", b.label()))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                    .draw_series(
+                        lines
+                            .iter()
+                            .map(|&f| PathElement::new(vec![(f, y0), (f, y1)], style)),
+                    )
+                    .map_err(de)?;
+                legend.push((
+                    format!("{label} from the {} UL lower edge", b.label()),
+                    Mark::Line(color, 2),
+                ));
             }
         }
         chart
             .draw_series(LineSeries::new(
-                xs.iter().copied().zip(s.max_hold_dbfs.iter().map(|&v| v as f64)),
+                xs.iter()
+                    .copied()
+                    .zip(s.max_hold_dbfs.iter().map(|&v| v as f64)),
                 RGBColor(230, 159, 0).stroke_width(1),
             ))
-            .map_err(de)?
-            .label("max hold")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], RGBColor(230, 159, 0).stroke_width(3))
-            });
+            .map_err(de)?;
         chart
             .draw_series(LineSeries::new(
-                xs.iter().copied().zip(s.average_dbfs.iter().map(|&v| v as f64)),
+                xs.iter()
+                    .copied()
+                    .zip(s.average_dbfs.iter().map(|&v| v as f64)),
                 BLACK.stroke_width(2),
             ))
-            .map_err(de)?
-            .label("average")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(3)));
+            .map_err(de)?;
         // Band edges inside the span, labels staggered so they do not overlap.
         if ctx.center_hz.is_some() {
             let red = RGBColor(200, 0, 0);
-            let mut edges: Vec<(f64, String)> = Vec::new();
+            // (MHz, "B5/B26 UL high"): bands sharing an edge share a label.
+            let mut edges: Vec<(f64, Vec<String>, &str)> = Vec::new();
             for b in &self.bands {
                 for (f, what) in [(b.ul_low_hz, "low"), (b.ul_high_hz, "high")] {
                     let m = f / 1e6;
                     if m > x0 && m < x1 {
-                        edges.push((m, format!("{} UL {what} {m:.1}", b.label())));
+                        match edges
+                            .iter_mut()
+                            .find(|e| (e.0 - m).abs() < 1e-6 && e.2 == what)
+                        {
+                            Some(e) => e.1.push(b.label()),
+                            None => edges.push((m, vec![b.label()], what)),
+                        }
                     }
                 }
             }
             edges.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut first = true;
-            for (i, (m, text)) in edges.iter().enumerate() {
-                let style = red.stroke_width(2);
-                let series = chart
+            let style = red.stroke_width(2);
+            for (i, (m, names, what)) in edges.iter().enumerate() {
+                chart
                     .draw_series(std::iter::once(PathElement::new(
                         vec![(*m, y0), (*m, y1)],
                         style,
                     )))
                     .map_err(de)?;
-                if first {
-                    series.label("uplink band edge (TS 36.101)").legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], style)
-                    });
-                    first = false;
-                }
                 let yt = y1 - (y1 - y0) * (0.03 + 0.045 * (i % 4) as f64);
                 chart
                     .draw_series(std::iter::once(Text::new(
-                        format!(" {text}"),
+                        format!(" {} UL {what} {m:.1}", names.join("/")),
                         (*m, yt),
-                        ("sans-serif", 20).into_font().color(&red),
+                        ("sans-serif", 24).into_font().color(&red),
                     )))
                     .map_err(de)?;
             }
+            if !edges.is_empty() {
+                legend.push(("uplink band edge (TS 36.101)".into(), Mark::Line(red, 2)));
+            }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 20))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(de)?;
+        draw_legend(&strip, &legend, true)?;
         Ok(())
     }
 }
@@ -302,7 +315,11 @@ pub fn viridis(t: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (A.len() - 1) as f64;
     let i = (x.floor() as usize).min(A.len() - 2);
     let f = x - i as f64;
@@ -325,7 +342,8 @@ pub struct SpectrogramPlot<'a> {
 }
 
 impl SpectrogramPlot<'_> {
-    /// Colour scale, dBFS: from the 2nd percentile of the cells to the strongest one.
+    /// Colour scale, dBFS: from the 2nd percentile of the cells to the 99.7th (a carrier in a
+    /// few bins saturates instead of darkening every burst), at least 20 dB wide.
     pub fn color_range_dbfs(&self) -> (f64, f64) {
         let mut v: Vec<f32> = self
             .spectrum
@@ -339,8 +357,8 @@ impl SpectrogramPlot<'_> {
         }
         v.sort_by(f32::total_cmp);
         let lo = v[v.len() / 50] as f64;
-        let hi = v[v.len() - 1] as f64;
-        (lo.floor(), hi.ceil().max(lo.floor() + 10.0))
+        let hi = v[(v.len() * 997 / 1000).min(v.len() - 1)] as f64;
+        (lo.floor(), hi.ceil().max(lo.floor() + 20.0))
     }
 }
 
@@ -349,7 +367,7 @@ impl Plot for SpectrogramPlot<'_> {
         let (ctx, s) = (self.ctx, self.spectrum);
         root.fill(&WHITE).map_err(de)?;
         let (w, _) = root.dim_in_pixel();
-        let (main, bar_area) = root.split_horizontally(w as i32 - 170);
+        let (main, bar_area) = root.split_horizontally(w as i32 - 180);
         let (unit_s, unit) = ctx.time_unit();
         let t1 = ctx.duration_s() / unit_s;
         let (f0, f1) = (
@@ -373,13 +391,19 @@ impl Plot for SpectrogramPlot<'_> {
         let (lo, hi) = self.color_range_dbfs();
         // The heat map as one bitmap the size of the plotting area.
         let (px, py) = chart.plotting_area().get_pixel_range();
-        let (pw, ph) = ((px.end - px.start).max(1) as usize, (py.end - py.start).max(1) as usize);
+        let (pw, ph) = (
+            (px.end - px.start).max(1) as usize,
+            (py.end - py.start).max(1) as usize,
+        );
         let n_rows = s.rows_dbfs.len();
         let n = s.fft_len;
         let mut buf = vec![0u8; pw * ph * 3];
         for xx in 0..pw {
             let row = ((xx as f64 + 0.5) / pw as f64 * n_rows as f64) as usize;
-            let row = s.rows_dbfs.get(row.min(n_rows - 1)).and_then(|r| r.as_ref());
+            let row = s
+                .rows_dbfs
+                .get(row.min(n_rows - 1))
+                .and_then(|r| r.as_ref());
             for yy in 0..ph {
                 // Top of the plot is the highest frequency.
                 let col = ((1.0 - (yy as f64 + 0.5) / ph as f64) * n as f64) as usize;
@@ -391,8 +415,9 @@ impl Plot for SpectrogramPlot<'_> {
                 buf[i..i + 3].copy_from_slice(&[c.0, c.1, c.2]);
             }
         }
-        let bitmap = BitMapElement::with_owned_buffer((px.start, py.start), (pw as u32, ph as u32), buf)
-            .ok_or_else(|| anyhow!("spectrogram bitmap of the wrong size"))?;
+        let bitmap =
+            BitMapElement::with_owned_buffer((px.start, py.start), (pw as u32, ph as u32), buf)
+                .ok_or_else(|| anyhow!("spectrogram bitmap of the wrong size"))?;
         root.draw(&bitmap).map_err(de)?;
         chart
             .configure_mesh()
@@ -400,8 +425,8 @@ impl Plot for SpectrogramPlot<'_> {
             .x_desc(format!("Time from the start of the capture ({unit})"))
             .y_desc(ctx.freq_label())
             .y_label_formatter(&|v| format!("{v:.1}"))
-            .label_style(("sans-serif", 22))
-            .axis_desc_style(("sans-serif", 24))
+            .label_style(("sans-serif", 26))
+            .axis_desc_style(("sans-serif", 28))
             .draw()
             .map_err(de)?;
         // Detection boxes: exact time and frequency extent, at least MIN_MARK_PX.
@@ -421,19 +446,20 @@ impl Plot for SpectrogramPlot<'_> {
             if !kinds_seen.contains(&r.kind) {
                 kinds_seen.push(r.kind);
             }
-            chart
-                .draw_series([
-                    Rectangle::new([(ta, fa), (tb, fb)], WHITE.stroke_width(5)),
-                    Rectangle::new([(ta, fa), (tb, fb)], c.stroke_width(3)),
-                ])
+            // The box encloses the extent: its inner edge is the burst's first and last
+            // instant and its band edges.
+            let (ax, ay) = chart.backend_coord(&(ta, fb));
+            let (bx, by) = chart.backend_coord(&(tb, fa));
+            let (ax, ay, bx, by) = (ax - 2, ay - 2, bx + 2, by + 2);
+            root.draw(&Rectangle::new([(ax, ay), (bx, by)], WHITE.stroke_width(5)))
+                .map_err(de)?;
+            root.draw(&Rectangle::new([(ax, ay), (bx, by)], c.stroke_width(3)))
                 .map_err(de)?;
             // "#emitter" above the box where it does not collide with another label.
             if let Some(id) = r.emitter {
-                let (bx, by) = chart.backend_coord(&(ta, fb));
+                let (bx, by) = (ax - 1, ay - 1);
                 let text = format!("#{id}");
-                let (tw, th) = root
-                    .estimate_text_size(&text, &label_font)
-                    .map_err(de)?;
+                let (tw, th) = root.estimate_text_size(&text, &label_font).map_err(de)?;
                 let rect = (bx, by - th as i32 - 4, bx + tw as i32 + 6, by - 2);
                 let inside = rect.1 > py.start && rect.2 < px.end;
                 if inside && !labels.iter().any(|l| overlaps(*l, rect)) {
@@ -443,33 +469,27 @@ impl Plot for SpectrogramPlot<'_> {
                         c.filled(),
                     ))
                     .map_err(de)?;
-                    root.draw(&Text::new(text, (rect.0 + 3, rect.1 + 1), label_font.clone()))
-                        .map_err(de)?;
+                    root.draw(&Text::new(
+                        text,
+                        (rect.0 + 3, rect.1 + 1),
+                        label_font.clone(),
+                    ))
+                    .map_err(de)?;
                 }
             }
         }
-        for k in KIND_ORDER.iter().filter(|k| kinds_seen.contains(k)) {
-            let c = kind_color(*k);
-            chart
-                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
-                .map_err(de)?
-                .label(kind_name(*k))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], c.stroke_width(3)));
-        }
-        if !kinds_seen.is_empty() {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 20))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(de)?;
-        }
+        let legend: Vec<(String, Mark)> = KIND_ORDER
+            .iter()
+            .filter(|k| kinds_seen.contains(k))
+            .map(|k| (kind_name(*k).to_string(), Mark::Box(kind_color(*k))))
+            .collect();
+        let (_, bh) = bar_area.dim_in_pixel();
+        let (bar_area, legend_area) = bar_area.split_vertically(bh as i32 * 62 / 100);
+        draw_legend(&legend_area, &legend, false)?;
         // Colour bar.
         let mut cb = ChartBuilder::on(&bar_area)
             .margin_top(70)
-            .margin_bottom(90)
+            .margin_bottom(10)
             .margin_right(10)
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..1.0, lo..hi)
@@ -486,11 +506,72 @@ impl Plot for SpectrogramPlot<'_> {
         cb.draw_series((0..steps).map(|i| {
             let a = lo + (hi - lo) * i as f64 / steps as f64;
             let b = lo + (hi - lo) * (i + 1) as f64 / steps as f64;
-            Rectangle::new([(0.0, a), (1.0, b)], viridis((i as f64 + 0.5) / steps as f64).filled())
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                viridis((i as f64 + 0.5) / steps as f64).filled(),
+            )
         }))
         .map_err(de)?;
         Ok(())
     }
+}
+
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy)]
+pub enum Mark {
+    /// A line of this colour and width.
+    Line(RGBColor, u32),
+    /// An outlined box.
+    Box(RGBColor),
+    /// A filled box.
+    Filled(RGBColor),
+}
+
+/// Draws legend entries outside the data: in a row (`horizontal`) or a column, from the
+/// top-left corner of `area`.
+pub fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, Mark)],
+    horizontal: bool,
+) -> Result<()> {
+    let font = ("sans-serif", 24).into_font().color(&BLACK);
+    let (mut x, mut y) = (10i32, 12i32);
+    for (text, mark) in items {
+        let (cy, x0) = (y + 12, x);
+        match *mark {
+            Mark::Line(c, w) => area
+                .draw(&PathElement::new(
+                    vec![(x0, cy), (x0 + 28, cy)],
+                    c.stroke_width(w),
+                ))
+                .map_err(de)?,
+            Mark::Box(c) => area
+                .draw(&Rectangle::new(
+                    [(x0, cy - 8), (x0 + 28, cy + 8)],
+                    c.stroke_width(3),
+                ))
+                .map_err(de)?,
+            Mark::Filled(c) => area
+                .draw(&Rectangle::new(
+                    [(x0, cy - 8), (x0 + 28, cy + 8)],
+                    c.filled(),
+                ))
+                .map_err(de)?,
+        }
+        area.draw(&Text::new(
+            text.clone(),
+            (x0 + 36, cy),
+            font.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(de)?;
+        if horizontal {
+            let (tw, _) = area.estimate_text_size(text, &font).map_err(de)?;
+            x += 36 + tw as i32 + 30;
+        } else {
+            y += 32;
+        }
+    }
+    Ok(())
 }
 
 fn widen(a: f64, b: f64, min: f64) -> (f64, f64) {
@@ -534,7 +615,7 @@ pub struct TimelinePlot<'a> {
 impl TimelinePlot<'_> {
     /// Pixel size for `n` emitters: 1800 wide, 150 px of frame plus 44 px per row.
     pub fn size(n: usize) -> (u32, u32) {
-        (1800, (190 + 44 * n.clamp(4, MAX_EMITTERS_SHOWN)) as u32)
+        (1800, (240 + 44 * n.clamp(4, MAX_EMITTERS_SHOWN)) as u32)
     }
 }
 
@@ -542,6 +623,9 @@ impl Plot for TimelinePlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let ctx = self.ctx;
         root.fill(&WHITE).map_err(de)?;
+        let (_, h) = root.dim_in_pixel();
+        let (root, strip) = root.split_vertically(h as i32 - 50);
+        let root = &root;
         let shown = shown_emitters(self.emitters, MAX_EMITTERS_SHOWN);
         let n = shown.len().max(1) as f64;
         let (unit_s, unit) = ctx.time_unit();
@@ -554,13 +638,17 @@ impl Plot for TimelinePlot<'_> {
                 self.emitters.len()
             )
         } else {
-            format!("Emitter timeline of {}: one row per emitter, a mark per burst", ctx.name)
+            format!(
+                "Emitter timeline of {}: one row per emitter, a mark per burst",
+                ctx.name
+            )
         };
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 30))
+            .caption(title, ("sans-serif", 32))
             .margin(20)
+            .margin_right(40)
             .x_label_area_size(70)
-            .y_label_area_size(520)
+            .y_label_area_size(600)
             .build_cartesian_2d(0.0..t1, 0.0..n)
             .map_err(de)?;
         chart
@@ -568,8 +656,8 @@ impl Plot for TimelinePlot<'_> {
             .disable_y_mesh()
             .y_labels(0)
             .x_desc(format!("Time from the start of the capture ({unit})"))
-            .label_style(("sans-serif", 22))
-            .axis_desc_style(("sans-serif", 24))
+            .label_style(("sans-serif", 26))
+            .axis_desc_style(("sans-serif", 28))
             .light_line_style(WHITE.mix(0.0))
             .bold_line_style(BLACK.mix(0.12))
             .draw()
@@ -608,39 +696,38 @@ impl Plot for TimelinePlot<'_> {
                 Some(false) => ("  NEW", RGBColor(200, 0, 0)),
                 None => ("", BLACK),
             };
-            let label = format!(
-                "#{} {} {} {}{mark}",
-                e.id,
-                tech_name(e.tech),
-                emitter_kinds_text(e),
-                emitter_freq_text(e)
-            );
-            let style = ("sans-serif", 21)
+            let label = format!("{}{mark}", emitter_label(e));
+            let style = ("sans-serif", 25)
                 .into_font()
                 .color(&color)
                 .pos(Pos::new(HPos::Right, VPos::Center));
             root.draw(&Text::new(label, (lx - 12, ly), style))
                 .map_err(de)?;
         }
-        for k in KIND_ORDER.iter().filter(|k| kinds_seen.contains(k)) {
-            let c = kind_color(*k);
-            chart
-                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
-                .map_err(de)?
-                .label(kind_name(*k))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], c.filled()));
+        let mut legend: Vec<(String, Mark)> = KIND_ORDER
+            .iter()
+            .filter(|k| kinds_seen.contains(k))
+            .map(|k| (kind_name(*k).to_string(), Mark::Filled(kind_color(*k))))
+            .collect();
+        if self.emitters.iter().any(|e| e.known.is_some()) {
+            legend.push((
+                "NEW: not in the baseline".into(),
+                Mark::Filled(RGBColor(200, 0, 0)),
+            ));
         }
-        if !kinds_seen.is_empty() {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 20))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(de)?;
-        }
+        draw_legend(&strip, &legend, true)?;
         Ok(())
+    }
+}
+
+/// `#id tech kinds frequency` (`unknown` said once for unclassified bursts).
+pub fn emitter_label(e: &Emitter) -> String {
+    let tech = tech_name(e.tech);
+    let kinds = emitter_kinds_text(e);
+    if kinds == tech {
+        format!("#{} {kinds} {}", e.id, emitter_freq_text(e))
+    } else {
+        format!("#{} {tech} {kinds} {}", e.id, emitter_freq_text(e))
     }
 }
 
@@ -679,6 +766,9 @@ impl Plot for PowerPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let ctx = self.ctx;
         root.fill(&WHITE).map_err(de)?;
+        let (w, _) = root.dim_in_pixel();
+        let (root, strip) = root.split_horizontally(w as i32 - 520);
+        let root = &root;
         let shown = shown_emitters(self.emitters, MAX_EMITTERS_SHOWN);
         let (unit_s, unit) = ctx.time_unit();
         let t1 = ctx.duration_s() / unit_s;
@@ -686,7 +776,10 @@ impl Plot for PowerPlot<'_> {
         let lo = p.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let (y0, y1) = if lo.is_finite() && hi.is_finite() {
-            ((lo / 5.0).floor() * 5.0 - 5.0, (hi / 5.0).ceil() * 5.0 + 5.0)
+            (
+                (lo / 5.0).floor() * 5.0 - 5.0,
+                (hi / 5.0).ceil() * 5.0 + 5.0,
+            )
         } else {
             (-100.0, 0.0)
         };
@@ -701,7 +794,7 @@ impl Plot for PowerPlot<'_> {
             format!("Burst power over time per emitter, {}", ctx.name)
         };
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 30))
+            .caption(title, ("sans-serif", 32))
             .margin(20)
             .x_label_area_size(70)
             .y_label_area_size(90)
@@ -711,12 +804,13 @@ impl Plot for PowerPlot<'_> {
             .configure_mesh()
             .x_desc(format!("Time from the start of the capture ({unit})"))
             .y_desc("Mean burst power (dBFS)")
-            .label_style(("sans-serif", 22))
-            .axis_desc_style(("sans-serif", 24))
+            .label_style(("sans-serif", 26))
+            .axis_desc_style(("sans-serif", 28))
             .light_line_style(WHITE.mix(0.0))
             .bold_line_style(BLACK.mix(0.12))
             .draw()
             .map_err(de)?;
+        let mut legend = Vec::new();
         for (i, e) in shown.iter().enumerate() {
             let c = emitter_color(i);
             let pts: Vec<(f64, f64)> = self
@@ -727,31 +821,15 @@ impl Plot for PowerPlot<'_> {
                 .collect();
             chart
                 .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(de)?
-                .label(format!(
-                    "#{} {} {} {}",
-                    e.id,
-                    tech_name(e.tech),
-                    emitter_kinds_text(e),
-                    emitter_freq_text(e)
-                ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
+                .map_err(de)?;
+            legend.push((emitter_label(e), Mark::Line(c, 4)));
             chart
                 .draw_series(pts.iter().map(|&q| Circle::new(q, 6, c.filled())))
                 .map_err(de)?;
         }
-        if !shown.is_empty() {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 20))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(de)?;
-        }
+        let (_, sh) = strip.dim_in_pixel();
+        let strip = strip.margin(60, sh as i32 / 10, 0, 0);
+        draw_legend(&strip, &legend, false)?;
         Ok(())
     }
 }

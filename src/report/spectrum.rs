@@ -285,7 +285,10 @@ mod tests {
         acc.push(5 * tenth as u64, &x[5 * tenth..]);
         let r = acc.finish().expect("frames");
         let empty: Vec<usize> = (0..100).filter(|&i| r.rows_dbfs[i].is_none()).collect();
-        assert!(empty.len() >= 8 && empty.iter().all(|&i| (40..=50).contains(&i)), "{empty:?}");
+        assert!(
+            empty.len() >= 8 && empty.iter().all(|&i| (40..=50).contains(&i)),
+            "{empty:?}"
+        );
         let short = SpectrumAccumulator::new(SpectrumConfig {
             fft_len: 256,
             max_rows: 10,
