@@ -141,6 +141,17 @@ pub fn render<P: Plot>(plot: &P, dir: &Path, name: &str, size: (u32, u32)) -> Re
             .and_then(|()| root.present().map_err(de))
             .map_err(|e| anyhow!("drawing {}: {e}", svg.display()))?;
     }
+    // plotters-svg 0.3 writes embedded bitmaps as `data:png;base64`, which browsers do not
+    // display: give them the proper media type.
+    let text = std::fs::read_to_string(&svg)
+        .map_err(|e| anyhow!("reading back {}: {e}", svg.display()))?;
+    if text.contains("href=\"data:png;base64,") {
+        std::fs::write(
+            &svg,
+            text.replace("href=\"data:png;base64,", "href=\"data:image/png;base64,"),
+        )
+        .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
+    }
     Ok(vec![png, svg])
 }
 
