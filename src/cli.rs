@@ -37,6 +37,10 @@ pub enum Command {
     /// Sweep a device over the uplink bands (`--band`, `--region`) or centre frequencies,
     /// dwelling on each tuning long enough to catch NPRACH periods.
     Sweep(SweepArgs),
+    /// Write an evidence report of a recording: spectrum, spectrogram with the detections
+    /// boxed, emitter timeline and power plots (PNG + SVG), report.html, report.json,
+    /// SHA256SUMS.
+    Report(ReportArgs),
 }
 
 /// `sweep` options.
@@ -124,6 +128,32 @@ pub struct DeviceArgs {
     #[arg(long, value_name = "FORMAT", default_value = "auto",
           value_parser = ["auto", "cs8", "cf32"])]
     pub stream_format: String,
+}
+
+/// `report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The recording (a file: the report reads it more than once).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Detections to report (JSON Lines, e.g. from `scan --json`) instead of scanning.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub detections: Option<PathBuf>,
+    /// Known emitters (from `ciot-sweep baseline`): each emitter is marked known or NEW.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Detectors to run when scanning, comma-separated (as `scan`).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub detectors: Option<Vec<crate::detectors::Which>>,
+    /// Allowed false alarms per hour of noise per monitored MHz (as `scan`).
+    #[arg(long, value_name = "RATE", default_value_t = 0.5)]
+    pub false_alarms_per_hour: f64,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `eval` options.

@@ -13,6 +13,7 @@ pub mod locate;
 pub mod pipeline;
 pub mod plot;
 pub mod record;
+pub mod report;
 pub mod scan;
 pub mod scenario;
 pub mod score;

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Bands(a) => ciot_sweep::commands::bands::run(&a),
         Command::Devices(a) => ciot_sweep::commands::devices::run(&a),
         Command::Sweep(a) => ciot_sweep::commands::sweep::run(&a),
+        Command::Report(a) => ciot_sweep::commands::report::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod devices;
 pub mod eval;
 pub mod info;
 pub mod locate;
+pub mod report;
 pub mod scan;
 pub mod sweep;
 pub mod synth;

@@ -644,6 +644,131 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     Ok(())
 }
 
+/// Builds the scanner for `input`: the detectors `which` (default: [`detectors::Which::DEFAULT`])
+/// with a budget of `false_alarms_per_hour` per monitored MHz. Returns it with the detector
+/// warnings for the user.
+pub fn build_scanner(
+    input: &IqInput,
+    which: Option<&[detectors::Which]>,
+    false_alarms_per_hour: f64,
+) -> Result<(Scanner, Vec<String>)> {
+    let fs = input.sample_rate_hz;
+    let ctx = CaptureContext {
+        sample_rate_hz: fs,
+        center_freq_hz: input.frequency_hz,
+        start_time: input.start_time,
+    };
+    let which = which.unwrap_or(&detectors::Which::DEFAULT);
+    let (dets, warnings) = detectors::build(fs, false_alarms_per_hour, which)
+        .with_context(|| format!("setting up the detectors for {}", input.data_path.display()))?;
+    Ok((Scanner::new(dets, ctx, 0.25), warnings))
+}
+
+/// Assigns `r` to an emitter of `tracker` and, with a baseline, marks every emitter known or
+/// new and copies the mark of `r`'s emitter into `r.emitter_known`.
+pub fn track_record(tracker: &mut Tracker, baseline: Option<&Baseline>, r: &mut DetectionRecord) {
+    tracker.add(r);
+    if let Some(b) = baseline {
+        tracker.mark(b);
+        let id = r.emitter;
+        r.emitter_known = tracker
+            .emitters()
+            .iter()
+            .find(|e| Some(e.id) == id)
+            .and_then(|e| e.known);
+    }
+}
+
+/// A progress bar on stderr when `enabled` and stderr is a terminal (a bar over `total`
+/// samples, or a spinner when the length is unknown).
+pub fn progress_bar(enabled: bool, total: Option<u64>) -> Option<ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = match total {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::new_spinner(),
+    };
+    b.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(b)
+}
+
+/// What [`scan_file`] found.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    /// The detection records, in the order the bursts end, with their emitter ids (and
+    /// `emitter_known` with a baseline).
+    pub records: Vec<DetectionRecord>,
+    /// The emitters, in order of first appearance (marked known/new with a baseline).
+    pub emitters: Vec<Emitter>,
+    /// Pipeline totals.
+    pub summary: pipeline::RunSummary,
+    /// Samples that never reached the detectors.
+    pub gaps: Vec<pipeline::Gap>,
+    /// Warnings for the user (detector set-up, source).
+    pub warnings: Vec<String>,
+}
+
+/// Scans an opened input with the detectors `which` (default set when `None`) at
+/// `false_alarms_per_hour` per monitored MHz, tracking emitters (and marking them against
+/// `baseline`), as `scan` does without its outputs. `progress`: a progress bar on a terminal.
+pub fn scan_file(
+    input: &IqInput,
+    which: Option<&[detectors::Which]>,
+    false_alarms_per_hour: f64,
+    baseline: Option<&Baseline>,
+    progress: bool,
+) -> Result<ScanOutcome> {
+    let fs = input.sample_rate_hz;
+    let (scanner, mut warnings) = build_scanner(input, which, false_alarms_per_hour)?;
+    let reader = input
+        .reader(BLOCK)
+        .with_context(|| format!("reading {}", input.data_path.display()))?;
+    let bar = progress_bar(progress, input.sigmf.as_ref().map(|r| r.num_samples()));
+    let mut tracker = Tracker::new(TrackConfig::default());
+    let mut records = Vec::new();
+    let mut gaps = Vec::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let result = pipeline::run(
+        FileSource::new(reader, fs),
+        scanner,
+        &PipelineConfig::default(),
+        stop,
+        |ev| {
+            match ev {
+                Event::Output(mut r) => {
+                    track_record(&mut tracker, baseline, &mut r);
+                    records.push(r);
+                }
+                Event::Gap(g) => gaps.push(g),
+                Event::Progress(p) => {
+                    if let Some(b) = &bar {
+                        b.set_position(p);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (summary, _) = result.with_context(|| format!("scanning {}", input.data_path.display()))?;
+    warnings.extend(summary.warnings.iter().cloned());
+    Ok(ScanOutcome {
+        records,
+        emitters: tracker.emitters().to_vec(),
+        summary,
+        gaps,
+        warnings,
+    })
+}
+
 /// Writes the emitters heard as a baseline file.
 fn write_baseline(
     path: &std::path::Path,
