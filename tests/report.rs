@@ -190,18 +190,20 @@ fn car_sweep_report_from_the_truth_file() {
     }
     assert_eq!(section.matches("<tr><td").count(), emitters.len());
     // Independent facts of the scenario: the phone's three PUSCH bursts at 845.85 MHz are one
-    // emitter of three bursts; the LTE-M module's two repeated PUSCH at 842.88 MHz another.
+    // emitter of three bursts; the LTE-M module another.
     let phone = emitters
         .iter()
         .find(|e| (e.freq_hz - 845.85005e6).abs() < 1e3)
         .expect("phone");
     assert_eq!(phone.bursts, 3);
     assert!(section.contains("845.850"), "phone frequency in the table");
+    // The LTE-M module: its PRACH at 841.26 MHz and its two repeated PUSCH at 842.88 MHz.
     let ltem = emitters
         .iter()
-        .find(|e| (e.freq_hz - 842.8792e6).abs() < 1e3)
+        .find(|e| (e.freq_max_hz - 842.8792e6).abs() < 1e3)
         .expect("LTE-M PUSCH");
-    assert_eq!(ltem.bursts, 2);
+    assert_eq!(ltem.bursts, 3);
+    assert!((ltem.freq_min_hz - 841.2592e6).abs() < 1e3, "{ltem:?}");
     // Recording facts: the hashes are those of the files, the metadata is shown.
     let data = root().join("recordings/car-sweep/car-sweep.sigmf-data");
     let data_sha = sha256_hex(&data);
