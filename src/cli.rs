@@ -239,6 +239,10 @@ pub struct ScanArgs {
     /// Stop after this many seconds of samples.
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub duration: Option<f64>,
+    /// With `--device`: tune to cover this uplink band (B20, 20...). A band wider than one
+    /// tuning at the sample rate is swept (as `ciot-sweep sweep --band`).
+    #[arg(long, value_name = "BAND", value_parser = parse_band_arg, conflicts_with = "frequency")]
+    pub band: Option<u16>,
     /// Write detection records as JSON Lines to PATH, or to standard output with `-`.
     #[arg(long, value_name = "PATH|-")]
     pub json: Option<PathBuf>,

@@ -677,3 +677,50 @@ fn a_lost_device_leaves_complete_valid_recordings() {
         }
     }
 }
+
+/// `scan --device --band`: a band that fits one capture is tuned at its centre; a wider one
+/// is swept over its tunings; on a file `--band` is a usage error.
+#[test]
+fn scan_band_tunes_or_sweeps_the_band() {
+    if module_dir().is_none() {
+        return;
+    }
+    let dev = format!("driver=ciottest,file={CAR_SWEEP},loop=1,rate_factor=0");
+    // B13 uplink 777-787 MHz fits one 15.36 MS/s capture: centre 782 MHz.
+    let o = run_ok(
+        bin()
+            .args([
+                "scan",
+                "--device",
+                &dev,
+                "--band",
+                "B13",
+                "--duration",
+                "0.05",
+            ])
+            .args(["--detectors", "energy"]),
+    );
+    let e = text(&o.stderr);
+    assert!(e.contains("at 782.000000 MHz"), "{e}");
+    // B20 (30 MHz) needs three tunings: swept.
+    let o = run_ok(
+        bin()
+            .args([
+                "scan",
+                "--device",
+                &dev,
+                "--band",
+                "20",
+                "--sample-rate",
+                "1.92M",
+            ])
+            .args(["--duration", "0.1", "--detectors", "energy"]),
+    );
+    let e = text(&o.stderr);
+    assert!(e.contains("sweeping them") && e.contains("sweep: "), "{e}");
+    let o = bin()
+        .args(["scan", CAR_SWEEP_META, "--band", "B20"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}

@@ -275,6 +275,9 @@ fn open_device_source(args: &ScanArgs, dev: &str) -> Result<ScanSource> {
 
 /// Runs the command.
 pub fn run(args: &ScanArgs) -> Result<()> {
+    if let Some(band) = args.band {
+        return run_band(args, band);
+    }
     let ScanSource {
         source,
         ctx,
@@ -791,6 +794,82 @@ fn write_baseline(
         path.display()
     );
     Ok(())
+}
+
+/// `scan --device ARGS --band B..`: one tuning when the band fits in one capture at the
+/// sample rate, else a sweep over the band's tunings.
+fn run_band(args: &ScanArgs, band_id: u16) -> Result<()> {
+    let Some(dev) = args.device.device.clone() else {
+        return Err(UsageError(
+            "--band is for a live --device; a recording's frequency comes from its metadata or \
+             --frequency"
+                .into(),
+        )
+        .into());
+    };
+    let band = crate::bands::band(band_id)
+        .ok_or_else(|| UsageError(format!("no band B{band_id} in the table")))?;
+    let rate = args.input.sample_rate.unwrap_or(DEFAULT_DEVICE_RATE_HZ);
+    let plan = crate::bands::plan_tunings(band, rate);
+    if let [one] = plan.as_slice() {
+        let mut a = clone_scan_args(args);
+        a.band = None;
+        a.input.frequency = Some(one.center_hz);
+        a.input.sample_rate = Some(one.sample_rate_hz);
+        return run(&a);
+    }
+    eprintln!(
+        "B{band_id} uplink ({:.1}-{:.1} MHz) needs {} tunings at {:.2} MS/s: sweeping them",
+        band.ul_low_hz / 1e6,
+        band.ul_high_hz / 1e6,
+        plan.len(),
+        rate / 1e6
+    );
+    let sweep = crate::cli::SweepArgs {
+        device: crate::cli::DeviceArgs {
+            device: Some(dev),
+            ..args.device.clone()
+        },
+        band: vec![band_id],
+        region: None,
+        frequency: Vec::new(),
+        sample_rate: rate,
+        // With --duration: one pass over the tunings sharing it (at least 0.3 s each).
+        dwell: args
+            .duration
+            .map(|d| (d / plan.len() as f64).max(0.3))
+            .unwrap_or(crate::sweep::DEFAULT_DWELL_S),
+        settle_ms: crate::sweep::DEFAULT_SETTLE_S * 1e3,
+        cycles: args.duration.map(|_| 1),
+        json: args.json.clone(),
+        record: args.record.clone(),
+        false_alarms_per_hour: args.false_alarms_per_hour,
+        detectors: args.detectors.clone(),
+        quiet: args.quiet,
+    };
+    crate::commands::sweep::run(&sweep)
+}
+
+fn clone_scan_args(a: &ScanArgs) -> ScanArgs {
+    ScanArgs {
+        input: a.input.clone(),
+        device: a.device.clone(),
+        duration: a.duration,
+        band: a.band,
+        json: a.json.clone(),
+        stats: a.stats,
+        realtime: a.realtime,
+        false_alarms_per_hour: a.false_alarms_per_hour,
+        detectors: a.detectors.clone(),
+        quiet: a.quiet,
+        record: a.record.clone(),
+        snapshots: a.snapshots.clone(),
+        snapshot_pre_ms: a.snapshot_pre_ms,
+        snapshot_post_ms: a.snapshot_post_ms,
+        baseline: a.baseline.clone(),
+        baseline_out: a.baseline_out.clone(),
+        locate: a.locate,
+    }
 }
 
 /// Prints the emitter table (strongest first, at most 12 rows).
