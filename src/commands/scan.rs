@@ -358,18 +358,8 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     } else {
         None
     };
-    let bar = if ui.is_none() && !args.quiet && std::io::stderr().is_terminal() {
-        let b = match total {
-            Some(n) => ProgressBar::new(n),
-            None => ProgressBar::new_spinner(),
-        };
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% {msg} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
+    let bar = if ui.is_none() {
+        progress_bar(!args.quiet, total)
     } else {
         None
     };
@@ -403,21 +393,14 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         }
         match ev {
             Event::Output(mut r) => {
-                let e = tracker.add(&mut r).clone();
+                track_record(&mut tracker, baseline.as_ref(), &mut r);
                 if let Some(u) = ui.as_mut() {
-                    u.on_detection(&r, &e)?;
+                    if let Some(e) = tracker.emitters().iter().find(|e| Some(e.id) == r.emitter) {
+                        u.on_detection(&r, e)?;
+                    }
                     if u.quit {
                         stop_ui.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
-                }
-                if let Some(b) = &baseline {
-                    tracker.mark(b);
-                    let id = r.emitter;
-                    r.emitter_known = tracker
-                        .emitters()
-                        .iter()
-                        .find(|e| Some(e.id) == id)
-                        .and_then(|e| e.known);
                 }
                 if let Some(w) = json.as_mut() {
                     serde_json::to_writer(&mut *w, &r)?;
