@@ -7,6 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "ciot-sweep", version, about, long_about = None)]
 pub struct Cli {
+    /// Worker threads of the detectors (default: one per CPU core, or RAYON_NUM_THREADS).
+    /// The detections do not depend on it.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -16,6 +16,7 @@ use ciot_dsp::detect::pusch::{PuschDetector, PuschDetectorConfig};
 use ciot_dsp::detect::{lte_rate_multiple, Detection, Detector};
 use ciot_dsp::resample::Resampler;
 use num_complex::Complex32;
+use rayon::prelude::*;
 use std::str::FromStr;
 
 /// A detector that can be switched on or off with `--detectors`.
@@ -81,6 +82,8 @@ pub struct Stage {
     resampler: Option<Resampler>,
     detectors: Vec<Box<dyn Detector>>,
     scratch: Vec<Detection>,
+    /// One output buffer per detector, for the parallel run.
+    outs: Vec<Vec<Detection>>,
     /// Sample rate the detectors of this stage see, Hz.
     pub rate_hz: f64,
 }
@@ -89,17 +92,17 @@ impl Stage {
     /// Feeds input samples `first_sample ..`; detections come out in input sample indices.
     pub fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<Detection>) {
         match &mut self.resampler {
-            None => {
-                for d in &mut self.detectors {
-                    d.process(first_sample, x, out);
-                }
-            }
+            None => run_detectors(&mut self.detectors, &mut self.outs, first_sample, x, out),
             Some(rs) => {
                 let (j0, y) = rs.process(first_sample, x);
                 if !y.is_empty() {
-                    for d in &mut self.detectors {
-                        d.process(j0, y, &mut self.scratch);
-                    }
+                    run_detectors(
+                        &mut self.detectors,
+                        &mut self.outs,
+                        j0,
+                        y,
+                        &mut self.scratch,
+                    );
                 }
                 map_back(rs, &mut self.scratch, out);
             }
@@ -134,6 +137,31 @@ impl Stage {
     /// Names of the detectors of this stage.
     pub fn names(&self) -> Vec<&'static str> {
         self.detectors.iter().map(|d| d.name()).collect()
+    }
+}
+
+/// Runs every detector over `x`: in parallel on the current rayon pool when it has more than
+/// one thread. The outputs are appended in the detectors' order either way, so the result
+/// does not depend on the number of threads.
+fn run_detectors(
+    dets: &mut [Box<dyn Detector>],
+    outs: &mut Vec<Vec<Detection>>,
+    first_sample: u64,
+    x: &[Complex32],
+    out: &mut Vec<Detection>,
+) {
+    if dets.len() > 1 && rayon::current_num_threads() > 1 {
+        outs.resize_with(dets.len(), Vec::new);
+        dets.par_iter_mut()
+            .zip(outs.par_iter_mut())
+            .for_each(|(d, o)| d.process(first_sample, x, o));
+        for o in outs.iter_mut() {
+            out.append(o);
+        }
+    } else {
+        for d in dets {
+            d.process(first_sample, x, out);
+        }
     }
 }
 
@@ -207,6 +235,7 @@ pub fn build(
             resampler: None,
             detectors: native,
             scratch: Vec::new(),
+            outs: Vec::new(),
             rate_hz: fs_hz,
         });
     }
@@ -229,6 +258,7 @@ pub fn build(
             resampler,
             detectors: lte,
             scratch: Vec::new(),
+            outs: Vec::new(),
             rate_hz: rate,
         });
     }

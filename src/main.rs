@@ -9,6 +9,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build_global()
+        {
+            eprintln!("error: cannot start {n} worker threads: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command {
         Command::Synth(a) => ciot_sweep::commands::synth::run(&a),
         Command::Scan(a) => ciot_sweep::commands::scan::run(&a),

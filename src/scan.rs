@@ -9,6 +9,7 @@ use ciot_dsp::detect::Detection;
 use ciot_dsp::impair::lin_to_db;
 use ciot_dsp::synth::Kind;
 use num_complex::Complex32;
+use rayon::prelude::*;
 
 /// What the scanner knows of the capture.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +28,8 @@ pub struct Scanner {
     ctx: CaptureContext,
     pending: Vec<Detection>,
     scratch: Vec<Detection>,
+    /// One output buffer per stage, for the parallel run.
+    stage_outs: Vec<Vec<Detection>>,
     pos: u64,
     hold_samples: u64,
 }
@@ -42,6 +45,7 @@ impl Scanner {
             ctx,
             pending: Vec::new(),
             scratch: Vec::new(),
+            stage_outs: Vec::new(),
             pos: 0,
         }
     }
@@ -139,9 +143,23 @@ pub fn to_record(d: &Detection, ctx: &CaptureContext) -> DetectionRecord {
 impl Processor for Scanner {
     type Output = DetectionRecord;
 
+    /// The stages (input rate, LTE rate) run in parallel on the current rayon pool when it has
+    /// more than one thread, and so do the detectors of each stage; the outputs are gathered
+    /// in a fixed order, so the records do not depend on the number of threads.
     fn process(&mut self, first_sample: u64, x: &[Complex32], out: &mut Vec<DetectionRecord>) {
-        for stage in &mut self.stages {
-            stage.process(first_sample, x, &mut self.scratch);
+        if self.stages.len() > 1 && rayon::current_num_threads() > 1 {
+            self.stage_outs.resize_with(self.stages.len(), Vec::new);
+            self.stages
+                .par_iter_mut()
+                .zip(self.stage_outs.par_iter_mut())
+                .for_each(|(stage, o)| stage.process(first_sample, x, o));
+            for o in &mut self.stage_outs {
+                self.scratch.append(o);
+            }
+        } else {
+            for stage in &mut self.stages {
+                stage.process(first_sample, x, &mut self.scratch);
+            }
         }
         self.pending.append(&mut self.scratch);
         self.pos = first_sample + x.len() as u64;

@@ -147,3 +147,34 @@ fn readme_quick_start_scans_the_bundled_car_sweep() {
         assert!(kinds.iter().any(|x| x == k), "no {k} in {kinds:?}");
     }
 }
+
+#[test]
+fn detections_do_not_depend_on_the_number_of_threads() {
+    // The bundled 20 MS/s capture runs two stages (input rate and the resampled LTE rate),
+    // each with several detectors, and the PRACH window searches are split over the pool.
+    let meta = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("recordings/hackrf-20msps/hackrf-20msps.sigmf-meta");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let json = dir.path().join(format!("t{threads}.jsonl"));
+        let o = bin()
+            .args(["scan", "--threads", threads])
+            .arg(&meta)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .expect("runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outputs.push(std::fs::read_to_string(&json).expect("json written"));
+    }
+    assert!(outputs[0].lines().count() >= 2, "{}", outputs[0]);
+    assert_eq!(outputs[0], outputs[1], "1 vs 2 threads");
+    assert_eq!(outputs[0], outputs[2], "1 vs 3 threads");
+    let o = bin()
+        .args(["scan", "--threads", "0"])
+        .arg(&meta)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2), "clap refuses 0 threads");
+}

@@ -108,6 +108,7 @@ use crate::synth::prach::format_lengths_ts;
 use crate::synth::{Kind, Tech};
 use crate::tables::PRACH_NCS_UNRESTRICTED;
 use num_complex::{Complex32, Complex64};
+use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -332,12 +333,13 @@ pub struct PrachDetector {
     step: usize,
     n_pos: usize,
     n_var: usize,
-    lags: usize,
-    k_cand: usize,
-    /// Stage-1 gate on `T1`.
-    gate: f32,
-    /// Stage-2 threshold on `T2`.
-    thr: f64,
+    /// Tables and thresholds of the window search.
+    tab: SearchTables,
+    /// One per search thread (grown to the rayon pool's size); the first also serves the
+    /// refinement.
+    searchers: Vec<Searcher>,
+    /// Hits of the current window, gathered from the searchers.
+    hit_buf: Vec<Hit>,
     /// Preamble lengths `(CP, CP + SEQ)` in samples, formats 0..3.
     lens: [(usize, usize); N_FORMATS],
     l_max: usize,
@@ -348,33 +350,19 @@ pub struct PrachDetector {
 
     fft_n: Arc<dyn Fft<f32>>,
     ifft_n: Arc<dyn Fft<f32>>,
-    fft_f: Arc<dyn Fft<f32>>,
     scratch_n: Vec<Complex32>,
-    scratch_f: Vec<Complex32>,
     /// `e^{-j 2 pi (var / n_var) n / N}`, one row of N per variant.
     ramps: Vec<Complex32>,
-    /// `e^{-j 2 pi i / 839}`.
-    w839: Vec<Complex32>,
     /// `i (i + 1) / 2 mod 839`.
     tri: Vec<u16>,
     /// Inverses mod 839 (`inv[0] = 0`).
     inv: Vec<u16>,
-    /// Stage-1 FFT bin of root `v` at lag `d`: `bins[((v / 8) lags + d - 1) 8 + v % 8]`.
-    bins: Vec<u16>,
 
     /// Spectra of the current window, one row of `N + 839 + lags` (cyclically extended) per
     /// variant.
     spec: Vec<Complex32>,
     spec_len: usize,
-    inv_norm: Vec<f32>,
     fbuf: Vec<Complex32>,
-    /// FFT buffer of the coherent test.
-    cbuf: Vec<Complex32>,
-    /// Batch of the root search's lag products, `lags x NF`.
-    lbuf: Vec<Complex32>,
-    gbuf: Vec<Complex32>,
-    acc: Vec<f32>,
-    cand: Vec<(f32, usize)>,
 
     hist: Vec<Complex32>,
     hist_start: u64,
@@ -396,7 +384,7 @@ impl std::fmt::Debug for PrachDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrachDetector")
             .field("cfg", &self.cfg)
-            .field("threshold", &self.thr)
+            .field("threshold", &self.tab.thr)
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
@@ -475,6 +463,25 @@ fn dechirp(
     e
 }
 
+/// `row[..N]` = FFT of `x` times `ramp`, then `row[N..]` = its cyclic continuation.
+fn window_spectrum(
+    row: &mut [Complex32],
+    x: &[Complex32],
+    ramp: &[Complex32],
+    fft: &dyn Fft<f32>,
+    scratch: &mut [Complex32],
+) {
+    let n = x.len();
+    for ((d, s), r) in row[..n].iter_mut().zip(x).zip(ramp) {
+        *d = s * r;
+    }
+    fft.process_with_scratch(&mut row[..n], scratch);
+    let (head, tail) = row.split_at_mut(n);
+    for (i, d) in tail.iter_mut().enumerate() {
+        *d = head[i % n];
+    }
+}
+
 /// Per-test tail `P(T2 > t)` at one `phi` on white noise: `(1 - t/839)^838`.
 fn beta_tail(t: f64) -> f64 {
     if t >= NZC as f64 {
@@ -490,6 +497,338 @@ fn beta_tail(t: f64) -> f64 {
 /// variance is `pi^2 / 3`; approximation).
 pub fn coherent_exceedances(t: f64) -> f64 {
     NZC as f64 * (1.0 + (PI * t / 3.0).sqrt()) * beta_tail(t)
+}
+
+/// Read-only tables and thresholds of the window search, shared by the search threads.
+struct SearchTables {
+    lags: usize,
+    k_cand: usize,
+    /// Stage-1 gate on `T1`.
+    gate: f32,
+    /// Stage-2 threshold on `T2`.
+    thr: f64,
+    step: usize,
+    spread_sigma: f64,
+    fft_f: Arc<dyn Fft<f32>>,
+    /// `e^{-j 2 pi i / 839}`.
+    w839: Vec<Complex32>,
+    /// Stage-1 FFT bin of root `v` at lag `d`: `bins[((v / 8) lags + d - 1) 8 + v % 8]`.
+    bins: Vec<u16>,
+}
+
+/// Where the window's spectra are and how the positions are laid out.
+struct Geometry<'a> {
+    /// One row of `spec_len` per variant.
+    spec: &'a [Complex32],
+    spec_len: usize,
+    n: usize,
+    n_pos: usize,
+}
+
+/// Counters of the window searches of one thread, added to [`PrachStats`] after each window.
+#[derive(Debug, Clone, Copy, Default)]
+struct SearchCounts {
+    root_searches: u64,
+    rejected_gate: u64,
+    coherent_tests: u64,
+    rejected_threshold: u64,
+    rejected_narrowband: u64,
+    hits: u64,
+}
+
+impl SearchCounts {
+    fn add_to(&self, s: &mut PrachStats) {
+        s.root_searches += self.root_searches;
+        s.rejected_gate += self.rejected_gate;
+        s.coherent_tests += self.coherent_tests;
+        s.rejected_threshold += self.rejected_threshold;
+        s.rejected_narrowband += self.rejected_narrowband;
+        s.hits += self.hits;
+    }
+}
+
+/// The buffers of one search thread: root search (stage 1) and coherent test (stage 2).
+struct Searcher {
+    scratch_f: Vec<Complex32>,
+    /// Scratch of the N-point FFT of the window spectra.
+    scratch_n: Vec<Complex32>,
+    inv_norm: Vec<f32>,
+    /// FFT buffer of the coherent test.
+    cbuf: Vec<Complex32>,
+    /// Batch of the root search's lag products, `lags x NF`.
+    lbuf: Vec<Complex32>,
+    gbuf: Vec<Complex32>,
+    acc: Vec<f32>,
+    cand: Vec<(f32, usize)>,
+    /// Hits of the current window, in search order.
+    hits: Vec<Hit>,
+    counts: SearchCounts,
+}
+
+impl Searcher {
+    fn new(tab: &SearchTables, scratch_n_len: usize) -> Self {
+        Searcher {
+            scratch_f: vec![Complex32::new(0.0, 0.0); tab.fft_f.get_inplace_scratch_len()],
+            scratch_n: vec![Complex32::new(0.0, 0.0); scratch_n_len],
+            inv_norm: vec![0.0; tab.lags],
+            cbuf: vec![Complex32::new(0.0, 0.0); NF],
+            lbuf: vec![Complex32::new(0.0, 0.0); tab.lags * NF],
+            gbuf: vec![Complex32::new(0.0, 0.0); NZC],
+            acc: vec![0.0; N_ACC],
+            cand: Vec::with_capacity(tab.k_cand + 1),
+            hits: Vec::new(),
+            counts: SearchCounts::default(),
+        }
+    }
+
+    /// Searches `jobs` of the window (job `j`: variant `j / n_pos`, position `j % n_pos`),
+    /// appending the hits (window time 0) to `hits`.
+    fn search(&mut self, tab: &SearchTables, g: &Geometry<'_>, jobs: std::ops::Range<usize>) {
+        for j in jobs {
+            let (var, pos) = (j / g.n_pos, j % g.n_pos);
+            let b = ((pos * tab.step).min(g.n - NZC) + g.n / 2) % g.n;
+            let start = var * g.spec_len + b;
+            let y = &g.spec[start..start + NZC + tab.lags];
+            self.counts.root_searches += 1;
+            if !self.root_search(tab, y) {
+                self.counts.rejected_gate += 1;
+                continue;
+            }
+            for ci in 0..self.cand.len() {
+                let v = self.cand[ci].1;
+                if let Some(hit) = self.coherent_test(tab, &y[..NZC], var, b, v) {
+                    self.hits.push(hit);
+                }
+            }
+        }
+    }
+
+    /// Stage 1 on the spectrum `y` (839 + lags bins from the position): fills `cand` with the
+    /// best roots `v` that pass the gate; false if none does.
+    fn root_search(&mut self, tab: &SearchTables, y: &[Complex32]) -> bool {
+        let lags = tab.lags;
+        // All lags in one batch: row d-1 of `lbuf` holds the 839 - d products, zero padded.
+        for d in 1..=lags {
+            let row = &mut self.lbuf[(d - 1) * NF..d * NF];
+            let np = NZC - d;
+            for ((f, a), c) in row[..np].iter_mut().zip(&y[d..]).zip(y) {
+                *f = a * c.conj();
+            }
+            row[np..].fill(Complex32::new(0.0, 0.0));
+        }
+        // Parseval: sum_f |F(f)|^2 = NF sum_k |P(k)|^2, so 1 / sum_k |P(k)|^2 normalises.
+        for d in 1..=lags {
+            let total = lane_norm(&self.lbuf[(d - 1) * NF..(d - 1) * NF + NZC - d]);
+            if !(total > 0.0 && total.is_finite()) {
+                return false;
+            }
+            self.inv_norm[d - 1] = 1.0 / total;
+        }
+        tab.fft_f
+            .process_with_scratch(&mut self.lbuf, &mut self.scratch_f);
+        // T1(v) = sum_d |F_d(d v)|^2 / sum_k |P_d(k)|^2, eight roots at a time (independent
+        // accumulations; `bins` is laid out [v / 8][d][v % 8]).
+        for (c, acc8) in self.acc.chunks_exact_mut(8).enumerate() {
+            let mut t = [0.0f32; 8];
+            for (d, &inv) in self.inv_norm.iter().enumerate() {
+                let row = &self.lbuf[d * NF..(d + 1) * NF];
+                let tab8 = &tab.bins[(c * lags + d) * 8..(c * lags + d + 1) * 8];
+                for i in 0..8 {
+                    let f = row[tab8[i] as usize & (NF - 1)];
+                    t[i] += (f.re * f.re + f.im * f.im) * inv;
+                }
+            }
+            acc8.copy_from_slice(&t);
+        }
+        self.acc[0] = 0.0;
+        self.cand.clear();
+        if lane_max(&self.acc) < tab.gate {
+            return false;
+        }
+        // Top K.
+        for v in 1..NZC {
+            let s = self.acc[v];
+            if s < tab.gate {
+                continue;
+            }
+            if self.cand.len() < tab.k_cand {
+                self.cand.push((s, v));
+            } else if s > self.cand[tab.k_cand - 1].0 {
+                self.cand[tab.k_cand - 1] = (s, v);
+            } else {
+                continue;
+            }
+            // Keep sorted, best first.
+            let mut i = self.cand.len() - 1;
+            while i > 0 && self.cand[i].0 > self.cand[i - 1].0 {
+                self.cand.swap(i, i - 1);
+                i -= 1;
+            }
+        }
+        !self.cand.is_empty()
+    }
+
+    /// Exact `c(phi) = sum_k gbuf[k] e^{-j 2 pi phi k / 839}` (and optionally restricted to
+    /// `k in [k0, k1)`).
+    fn dtft(&self, phi: f64, k0: usize, k1: usize) -> Complex64 {
+        let step = Complex64::from_polar(1.0, -2.0 * PI * phi / NZC as f64);
+        let mut z = Complex64::from_polar(1.0, -2.0 * PI * phi * k0 as f64 / NZC as f64);
+        let mut acc = Complex64::new(0.0, 0.0);
+        for (i, g) in self.gbuf[k0..k1].iter().enumerate() {
+            if i % 128 == 127 {
+                z = Complex64::from_polar(1.0, -2.0 * PI * phi * (k0 + i) as f64 / NZC as f64);
+            }
+            acc += Complex64::new(g.re as f64, g.im as f64) * z;
+            z *= step;
+        }
+        acc
+    }
+
+    /// Peak of the coherent correlation of `gbuf`: `(phi, |c(phi)|^2)` with a 1024-point FFT,
+    /// parabolic refinement and an exact evaluation. `None` if the grid maximum is below
+    /// `floor` (in units of `|c|^2`).
+    fn coherent_peak(&mut self, fft_f: &dyn Fft<f32>, floor: f64) -> Option<(f64, f64)> {
+        self.cbuf[..NZC].copy_from_slice(&self.gbuf);
+        self.cbuf[NZC..NF].fill(Complex32::new(0.0, 0.0));
+        fft_f.process_with_scratch(&mut self.cbuf[..NF], &mut self.scratch_f);
+        let (mut mi, mut mv) = (0usize, 0.0f32);
+        for (i, f) in self.cbuf[..NF].iter().enumerate() {
+            let p = f.norm_sqr();
+            if p > mv {
+                mv = p;
+                mi = i;
+            }
+        }
+        if (mv as f64) < floor {
+            return None;
+        }
+        let a = self.cbuf[(mi + NF - 1) % NF].norm() as f64;
+        let b = self.cbuf[mi].norm() as f64;
+        let c = self.cbuf[(mi + 1) % NF].norm() as f64;
+        let den = a - 2.0 * b + c;
+        let dm = if den < 0.0 {
+            (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
+        let phi_grid = mi as f64 * NZC as f64 / NF as f64;
+        let phi_ref = (mi as f64 + dm) * NZC as f64 / NF as f64;
+        let p_ref = self.dtft(phi_ref, 0, NZC).norm_sqr();
+        if p_ref >= mv as f64 {
+            Some((phi_ref.rem_euclid(NZC as f64), p_ref))
+        } else {
+            Some((phi_grid, mv as f64))
+        }
+    }
+
+    /// Refines a peak of `|c(phi)|^2` of `gbuf` by three rounds of parabolic interpolation on
+    /// exact values (steps 0.2, 0.05, 0.0125 samples); returns `(phi, |c(phi)|^2)`.
+    fn polish_peak(&self, phi: f64) -> (f64, f64) {
+        let mut phi = phi;
+        let mut best = self.dtft(phi, 0, NZC).norm_sqr();
+        for h in [0.2, 0.05, 0.0125] {
+            let a = self.dtft(phi - h, 0, NZC).norm_sqr();
+            let c = self.dtft(phi + h, 0, NZC).norm_sqr();
+            let den = a - 2.0 * best + c;
+            if den < 0.0 {
+                let x = phi + h * (0.5 * (a - c) / den).clamp(-1.0, 1.0);
+                let px = self.dtft(x, 0, NZC).norm_sqr();
+                if px > best {
+                    phi = x;
+                    best = px;
+                }
+            }
+        }
+        (phi.rem_euclid(NZC as f64), best)
+    }
+
+    /// Stage 2: the coherent test of root `v` on the 839 bins `y` (variant `var`, position
+    /// `b`, recorded in the hit).
+    fn coherent_test(
+        &mut self,
+        tab: &SearchTables,
+        y: &[Complex32],
+        var: usize,
+        b: usize,
+        v: usize,
+    ) -> Option<Hit> {
+        self.counts.coherent_tests += 1;
+        let e = dechirp(&mut self.gbuf, y.iter().copied(), v, &tab.w839);
+        if !(e > 0.0 && e.is_finite()) {
+            self.counts.rejected_threshold += 1;
+            return None;
+        }
+        // The grid can miss the peak by at most 2.5 dB: pre-screen at 0.5 x threshold.
+        let Some((phi, p)) = self.coherent_peak(&*tab.fft_f, 0.5 * tab.thr * e) else {
+            self.counts.rejected_threshold += 1;
+            return None;
+        };
+        let t2 = p / e;
+        if t2 < tab.thr {
+            self.counts.rejected_threshold += 1;
+            return None;
+        }
+        if !self.spread_ok(tab, phi, t2) {
+            self.counts.rejected_narrowband += 1;
+            return None;
+        }
+        self.counts.hits += 1;
+        Some(Hit {
+            t: 0,
+            var,
+            b,
+            v,
+            phi,
+            t2,
+        })
+    }
+
+    /// Spread check: a preamble fills its 839 bins evenly, in energy and in correlation.
+    ///
+    /// Sub-bands: the eighths of the 839 bins; `base = 1 / (8 (1 - step / 1678))` is the
+    /// largest share an eighth can have when the window is off the preamble by half a
+    /// position step. Sorted in decreasing order, the sum of the `k` largest shares
+    /// (k = 1..4) may not exceed `k base` by more than `spread_sigma` standard deviations:
+    /// * energy shares `E_i / E`: a constant-envelope preamble plus white noise gives each
+    ///   eighth a sum of ~105 bins, relative deviation at most `1 / sqrt(105)`;
+    /// * correlation shares `Re(c_i conj(c)) / |c|^2`, deviation `1 / (4 sqrt(T2))`.
+    ///
+    /// A CW, a narrowband burst or a chirp narrower than the band fails one of them.
+    fn spread_ok(&self, tab: &SearchTables, phi: f64, t2: f64) -> bool {
+        let mut parts = [Complex64::new(0.0, 0.0); SUBBANDS];
+        let mut energy = [0.0f64; SUBBANDS];
+        let mut total = Complex64::new(0.0, 0.0);
+        for (i, (p, en)) in parts.iter_mut().zip(energy.iter_mut()).enumerate() {
+            let k0 = i * NZC / SUBBANDS;
+            let k1 = (i + 1) * NZC / SUBBANDS;
+            *p = self.dtft(phi, k0, k1);
+            *en = self.gbuf[k0..k1].iter().map(|g| g.norm_sqr() as f64).sum();
+            total += *p;
+        }
+        let tn = total.norm_sqr();
+        let te: f64 = energy.iter().sum();
+        if !(tn > 0.0 && te > 0.0) {
+            return false;
+        }
+        let base = 1.0 / (SUBBANDS as f64 * (1.0 - tab.step as f64 / (2.0 * NZC as f64)));
+        let z = tab.spread_sigma;
+        let mut corr = parts.map(|p| (p * total.conj()).re / tn);
+        let mut en = energy.map(|e| e / te);
+        let sd_corr = 1.0 / (4.0 * t2.max(1.0).sqrt());
+        let sd_en = base / ((NZC / SUBBANDS) as f64).sqrt();
+        for (shares, sd) in [(&mut corr, sd_corr), (&mut en, sd_en)] {
+            shares.sort_by(|a, b| b.total_cmp(a));
+            let mut cum = 0.0;
+            for (k, s) in shares.iter().take(SUBBANDS / 2).enumerate() {
+                cum += s;
+                let k = (k + 1) as f64;
+                if cum > k * base + z * k.sqrt() * sd {
+                    return false;
+                }
+            }
+        }
+        true
+    }
 }
 
 impl PrachDetector {
@@ -554,7 +893,6 @@ impl PrachDetector {
                 .get_inplace_scratch_len()
                 .max(ifft_n.get_inplace_scratch_len())
         ];
-        let scratch_f = vec![Complex32::new(0.0, 0.0); fft_f.get_inplace_scratch_len()];
 
         let mut ramps = Vec::with_capacity(n_var * n);
         for var in 0..n_var {
@@ -564,7 +902,7 @@ impl PrachDetector {
                 ramps.push(Complex32::new(ph.cos() as f32, ph.sin() as f32));
             }
         }
-        let w839 = (0..NZC)
+        let w839: Vec<Complex32> = (0..NZC)
             .map(|i| {
                 let ph = -2.0 * PI * i as f64 / NZC as f64;
                 Complex32::new(ph.cos() as f32, ph.sin() as f32)
@@ -583,6 +921,17 @@ impl PrachDetector {
         }
 
         let spec_len = n + NZC + lags + 1;
+        let tab = SearchTables {
+            lags,
+            k_cand,
+            gate,
+            thr,
+            step,
+            spread_sigma: cfg.spread_sigma,
+            fft_f,
+            w839,
+            bins,
+        };
         let zcap = n + 2 * l_max + 2 * pad + 2 * n;
         let hist_cap = hist_keep as usize + n + 8 * n;
         Ok(PrachDetector {
@@ -591,10 +940,9 @@ impl PrachDetector {
             step,
             n_pos,
             n_var,
-            lags,
-            k_cand,
-            gate,
-            thr,
+            searchers: vec![Searcher::new(&tab, scratch_n.len())],
+            tab,
+            hit_buf: Vec::new(),
             lens,
             l_max,
             close_after,
@@ -603,23 +951,13 @@ impl PrachDetector {
             hist_keep,
             fft_n,
             ifft_n,
-            fft_f,
             scratch_n,
-            scratch_f,
             ramps,
-            w839,
             tri,
             inv,
-            bins,
             spec: vec![Complex32::new(0.0, 0.0); n_var * spec_len],
             spec_len,
-            inv_norm: vec![0.0; lags],
             fbuf: vec![Complex32::new(0.0, 0.0); NF.max(n)],
-            cbuf: vec![Complex32::new(0.0, 0.0); NF],
-            lbuf: vec![Complex32::new(0.0, 0.0); lags * NF],
-            gbuf: vec![Complex32::new(0.0, 0.0); NZC],
-            acc: vec![0.0; N_ACC],
-            cand: Vec::with_capacity(k_cand + 1),
             hist: Vec::with_capacity(hist_cap),
             hist_start: 0,
             started: false,
@@ -643,7 +981,7 @@ impl PrachDetector {
 
     /// The coherent-test threshold on `T2` (a detection's `metric` is `T2 / threshold`).
     pub fn threshold(&self) -> f64 {
-        self.thr
+        self.tab.thr
     }
 
     /// Counters since construction or the last [`reset`](Self::reset).
@@ -766,274 +1104,75 @@ impl PrachDetector {
         self.search_window(t);
     }
 
-    /// The window's spectra, every variant, cyclically extended, into `spec`.
+    /// The window's spectra, every variant, cyclically extended, into `spec` (the variants in
+    /// parallel when the rayon pool has more than one thread).
     fn process_window_spectra(&mut self, t: u64) {
         let n = self.n;
         let o = (t - self.hist_start) as usize;
-        for var in 0..self.n_var {
-            let row = &mut self.spec[var * self.spec_len..(var + 1) * self.spec_len];
-            let ramp = &self.ramps[var * n..(var + 1) * n];
-            for ((d, s), r) in row[..n].iter_mut().zip(&self.hist[o..o + n]).zip(ramp) {
-                *d = s * r;
+        let x = &self.hist[o..o + n];
+        let threads = rayon::current_num_threads().clamp(1, self.n_var);
+        let fft = &*self.fft_n;
+        if threads == 1 {
+            for (row, ramp) in self
+                .spec
+                .chunks_exact_mut(self.spec_len)
+                .zip(self.ramps.chunks_exact(n))
+            {
+                window_spectrum(row, x, ramp, fft, &mut self.scratch_n);
             }
-            self.fft_n
-                .process_with_scratch(&mut row[..n], &mut self.scratch_n);
-            let (head, tail) = row.split_at_mut(n);
-            let ext = tail.len();
-            for (i, d) in tail.iter_mut().enumerate().take(ext) {
-                *d = head[i % n];
+        } else {
+            while self.searchers.len() < threads {
+                self.searchers
+                    .push(Searcher::new(&self.tab, self.scratch_n.len()));
             }
+            self.spec
+                .par_chunks_exact_mut(self.spec_len)
+                .zip(self.ramps.par_chunks_exact(n))
+                .zip(self.searchers.par_iter_mut())
+                .for_each(|((row, ramp), s)| window_spectrum(row, x, ramp, fft, &mut s.scratch_n));
         }
     }
 
-    /// Root searches and coherent tests of the window whose spectra are in `spec`.
+    /// Root searches and coherent tests of the window whose spectra are in `spec`, split over
+    /// the threads of the current rayon pool. Each thread takes a contiguous range of the
+    /// (variant, position) searches and the hits are added in that order, so the result does
+    /// not depend on the number of threads.
     fn search_window(&mut self, t: u64) {
-        let n = self.n;
-        for var in 0..self.n_var {
-            for pos in 0..self.n_pos {
-                let b = ((pos * self.step).min(n - NZC) + n / 2) % n;
-                self.stats.root_searches += 1;
-                if !self.root_search(var, b) {
-                    self.stats.rejected_gate += 1;
-                    continue;
-                }
-                for ci in 0..self.cand.len() {
-                    let v = self.cand[ci].1;
-                    if let Some(mut hit) = self.coherent_test(var, b, v) {
-                        hit.t = t;
-                        self.add_hit(hit);
-                    }
-                }
-            }
+        let jobs = self.n_var * self.n_pos;
+        let threads = rayon::current_num_threads().clamp(1, jobs);
+        while self.searchers.len() < threads {
+            self.searchers
+                .push(Searcher::new(&self.tab, self.scratch_n.len()));
         }
-    }
-
-    /// Stage 1 at variant `var`, position `b`: fills `cand` with the best roots `v` that pass
-    /// the gate; false if none does.
-    fn root_search(&mut self, var: usize, b: usize) -> bool {
-        let y = &self.spec[var * self.spec_len + b..var * self.spec_len + b + NZC + self.lags];
-        // All lags in one batch: row d-1 of `lbuf` holds the 839 - d products, zero padded.
-        for d in 1..=self.lags {
-            let row = &mut self.lbuf[(d - 1) * NF..d * NF];
-            let np = NZC - d;
-            for ((f, a), c) in row[..np].iter_mut().zip(&y[d..]).zip(y) {
-                *f = a * c.conj();
-            }
-            row[np..].fill(Complex32::new(0.0, 0.0));
-        }
-        // Parseval: sum_f |F(f)|^2 = NF sum_k |P(k)|^2, so 1 / sum_k |P(k)|^2 normalises.
-        for d in 1..=self.lags {
-            let total = lane_norm(&self.lbuf[(d - 1) * NF..(d - 1) * NF + NZC - d]);
-            if !(total > 0.0 && total.is_finite()) {
-                return false;
-            }
-            self.inv_norm[d - 1] = 1.0 / total;
-        }
-        self.fft_f
-            .process_with_scratch(&mut self.lbuf, &mut self.scratch_f);
-        // T1(v) = sum_d |F_d(d v)|^2 / sum_k |P_d(k)|^2, eight roots at a time (independent
-        // accumulations; `bins` is laid out [v / 8][d][v % 8]).
-        let lags = self.lags;
-        for (c, acc8) in self.acc.chunks_exact_mut(8).enumerate() {
-            let mut t = [0.0f32; 8];
-            for (d, &inv) in self.inv_norm.iter().enumerate() {
-                let row = &self.lbuf[d * NF..(d + 1) * NF];
-                let tab = &self.bins[(c * lags + d) * 8..(c * lags + d + 1) * 8];
-                for i in 0..8 {
-                    let f = row[tab[i] as usize & (NF - 1)];
-                    t[i] += (f.re * f.re + f.im * f.im) * inv;
-                }
-            }
-            acc8.copy_from_slice(&t);
-        }
-        self.acc[0] = 0.0;
-        if lane_max(&self.acc) < self.gate {
-            self.cand.clear();
-            return false;
-        }
-        // Top K.
-        self.cand.clear();
-        for v in 1..NZC {
-            let s = self.acc[v];
-            if s < self.gate {
-                continue;
-            }
-            if self.cand.len() < self.k_cand {
-                self.cand.push((s, v));
-            } else if s > self.cand[self.k_cand - 1].0 {
-                self.cand[self.k_cand - 1] = (s, v);
-            } else {
-                continue;
-            }
-            // Keep sorted, best first.
-            let mut i = self.cand.len() - 1;
-            while i > 0 && self.cand[i].0 > self.cand[i - 1].0 {
-                self.cand.swap(i, i - 1);
-                i -= 1;
-            }
-        }
-        !self.cand.is_empty()
-    }
-
-    /// Exact `c(phi) = sum_k gbuf[k] e^{-j 2 pi phi k / 839}` (and optionally restricted to
-    /// `k in [k0, k1)`).
-    fn dtft(&self, phi: f64, k0: usize, k1: usize) -> Complex64 {
-        let step = Complex64::from_polar(1.0, -2.0 * PI * phi / NZC as f64);
-        let mut z = Complex64::from_polar(1.0, -2.0 * PI * phi * k0 as f64 / NZC as f64);
-        let mut acc = Complex64::new(0.0, 0.0);
-        for (i, g) in self.gbuf[k0..k1].iter().enumerate() {
-            if i % 128 == 127 {
-                z = Complex64::from_polar(1.0, -2.0 * PI * phi * (k0 + i) as f64 / NZC as f64);
-            }
-            acc += Complex64::new(g.re as f64, g.im as f64) * z;
-            z *= step;
-        }
-        acc
-    }
-
-    /// Peak of the coherent correlation of `gbuf`: `(phi, |c(phi)|^2)` with a 1024-point FFT,
-    /// parabolic refinement and an exact evaluation. `None` if the grid maximum is below
-    /// `floor` (in units of `|c|^2`).
-    fn coherent_peak(&mut self, floor: f64) -> Option<(f64, f64)> {
-        self.cbuf[..NZC].copy_from_slice(&self.gbuf);
-        self.cbuf[NZC..NF].fill(Complex32::new(0.0, 0.0));
-        self.fft_f
-            .process_with_scratch(&mut self.cbuf[..NF], &mut self.scratch_f);
-        let (mut mi, mut mv) = (0usize, 0.0f32);
-        for (i, f) in self.cbuf[..NF].iter().enumerate() {
-            let p = f.norm_sqr();
-            if p > mv {
-                mv = p;
-                mi = i;
-            }
-        }
-        if (mv as f64) < floor {
-            return None;
-        }
-        let a = self.cbuf[(mi + NF - 1) % NF].norm() as f64;
-        let b = self.cbuf[mi].norm() as f64;
-        let c = self.cbuf[(mi + 1) % NF].norm() as f64;
-        let den = a - 2.0 * b + c;
-        let dm = if den < 0.0 {
-            (0.5 * (a - c) / den).clamp(-0.5, 0.5)
-        } else {
-            0.0
+        let geom = Geometry {
+            spec: &self.spec,
+            spec_len: self.spec_len,
+            n: self.n,
+            n_pos: self.n_pos,
         };
-        let phi_grid = mi as f64 * NZC as f64 / NF as f64;
-        let phi_ref = (mi as f64 + dm) * NZC as f64 / NF as f64;
-        let p_ref = self.dtft(phi_ref, 0, NZC).norm_sqr();
-        if p_ref >= mv as f64 {
-            Some((phi_ref.rem_euclid(NZC as f64), p_ref))
+        let tab = &self.tab;
+        if threads == 1 {
+            self.searchers[0].search(tab, &geom, 0..jobs);
         } else {
-            Some((phi_grid, mv as f64))
+            let per = jobs.div_ceil(threads);
+            self.searchers[..threads]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, s)| {
+                    s.search(tab, &geom, (i * per).min(jobs)..((i + 1) * per).min(jobs))
+                });
         }
-    }
-
-    /// Refines a peak of `|c(phi)|^2` of `gbuf` by three rounds of parabolic interpolation on
-    /// exact values (steps 0.2, 0.05, 0.0125 samples); returns `(phi, |c(phi)|^2)`.
-    fn polish_peak(&self, phi: f64) -> (f64, f64) {
-        let mut phi = phi;
-        let mut best = self.dtft(phi, 0, NZC).norm_sqr();
-        for h in [0.2, 0.05, 0.0125] {
-            let a = self.dtft(phi - h, 0, NZC).norm_sqr();
-            let c = self.dtft(phi + h, 0, NZC).norm_sqr();
-            let den = a - 2.0 * best + c;
-            if den < 0.0 {
-                let x = phi + h * (0.5 * (a - c) / den).clamp(-1.0, 1.0);
-                let px = self.dtft(x, 0, NZC).norm_sqr();
-                if px > best {
-                    phi = x;
-                    best = px;
-                }
-            }
+        let mut hits = std::mem::take(&mut self.hit_buf);
+        for s in &mut self.searchers[..threads] {
+            s.counts.add_to(&mut self.stats);
+            s.counts = SearchCounts::default();
+            hits.append(&mut s.hits);
         }
-        (phi.rem_euclid(NZC as f64), best)
-    }
-
-    /// Stage 2: the coherent test of root `v` at variant `var`, position `b`.
-    fn coherent_test(&mut self, var: usize, b: usize, v: usize) -> Option<Hit> {
-        self.stats.coherent_tests += 1;
-        let start = var * self.spec_len + b;
-        let e = dechirp(
-            &mut self.gbuf,
-            self.spec[start..start + NZC].iter().copied(),
-            v,
-            &self.w839,
-        );
-        if !(e > 0.0 && e.is_finite()) {
-            self.stats.rejected_threshold += 1;
-            return None;
+        for mut hit in hits.drain(..) {
+            hit.t = t;
+            self.add_hit(hit);
         }
-        // The grid can miss the peak by at most 2.5 dB: pre-screen at 0.5 x threshold.
-        let Some((phi, p)) = self.coherent_peak(0.5 * self.thr * e) else {
-            self.stats.rejected_threshold += 1;
-            return None;
-        };
-        let t2 = p / e;
-        if t2 < self.thr {
-            self.stats.rejected_threshold += 1;
-            return None;
-        }
-        if !self.spread_ok(phi, t2) {
-            self.stats.rejected_narrowband += 1;
-            return None;
-        }
-        self.stats.hits += 1;
-        Some(Hit {
-            t: 0,
-            var,
-            b,
-            v,
-            phi,
-            t2,
-        })
-    }
-
-    /// Spread check: a preamble fills its 839 bins evenly, in energy and in correlation.
-    ///
-    /// Sub-bands: the eighths of the 839 bins; `base = 1 / (8 (1 - step / 1678))` is the
-    /// largest share an eighth can have when the window is off the preamble by half a
-    /// position step. Sorted in decreasing order, the sum of the `k` largest shares
-    /// (k = 1..4) may not exceed `k base` by more than `spread_sigma` standard deviations:
-    /// * energy shares `E_i / E`: a constant-envelope preamble plus white noise gives each
-    ///   eighth a sum of ~105 bins, relative deviation at most `1 / sqrt(105)`;
-    /// * correlation shares `Re(c_i conj(c)) / |c|^2`, deviation `1 / (4 sqrt(T2))`.
-    ///
-    /// A CW, a narrowband burst or a chirp narrower than the band fails one of them.
-    fn spread_ok(&self, phi: f64, t2: f64) -> bool {
-        let mut parts = [Complex64::new(0.0, 0.0); SUBBANDS];
-        let mut energy = [0.0f64; SUBBANDS];
-        let mut total = Complex64::new(0.0, 0.0);
-        for (i, (p, en)) in parts.iter_mut().zip(energy.iter_mut()).enumerate() {
-            let k0 = i * NZC / SUBBANDS;
-            let k1 = (i + 1) * NZC / SUBBANDS;
-            *p = self.dtft(phi, k0, k1);
-            *en = self.gbuf[k0..k1].iter().map(|g| g.norm_sqr() as f64).sum();
-            total += *p;
-        }
-        let tn = total.norm_sqr();
-        let te: f64 = energy.iter().sum();
-        if !(tn > 0.0 && te > 0.0) {
-            return false;
-        }
-        let base = 1.0 / (SUBBANDS as f64 * (1.0 - self.step as f64 / (2.0 * NZC as f64)));
-        let z = self.cfg.spread_sigma;
-        let mut corr = parts.map(|p| (p * total.conj()).re / tn);
-        let mut en = energy.map(|e| e / te);
-        let sd_corr = 1.0 / (4.0 * t2.max(1.0).sqrt());
-        let sd_en = base / ((NZC / SUBBANDS) as f64).sqrt();
-        for (shares, sd) in [(&mut corr, sd_corr), (&mut en, sd_en)] {
-            shares.sort_by(|a, b| b.total_cmp(a));
-            let mut cum = 0.0;
-            for (k, s) in shares.iter().take(SUBBANDS / 2).enumerate() {
-                cum += s;
-                let k = (k + 1) as f64;
-                if cum > k * base + z * k.sqrt() * sd {
-                    return false;
-                }
-            }
-        }
-        true
+        self.hit_buf = hits;
     }
 
     fn add_hit(&mut self, hit: Hit) {
@@ -1123,7 +1262,7 @@ impl PrachDetector {
     fn reference(&self, v: usize, phi: f64, j: i64) -> Complex64 {
         let u = self.inv[v] as usize;
         let jm = j.rem_euclid(NZC as i64) as usize;
-        let w = self.w839[mulmod(u, self.tri[mulmod(v, jm)] as usize)];
+        let w = self.tab.w839[mulmod(u, self.tri[mulmod(v, jm)] as usize)];
         let z = Complex64::new(w.re as f64, -w.im as f64);
         z * Complex64::from_polar(1.0, 2.0 * PI * phi * j as f64 / NZC as f64)
     }
@@ -1227,12 +1366,12 @@ impl PrachDetector {
             if ti >= hs {
                 self.window_fft(ti, d0 + eps);
                 dechirp(
-                    &mut self.gbuf,
+                    &mut self.searchers[0].gbuf,
                     (0..NZC).map(|j| self.fbuf[(b0 + j) % n]),
                     v,
-                    &self.w839,
+                    &self.tab.w839,
                 );
-                if let Some((phi_i, _)) = self.coherent_peak(0.0) {
+                if let Some((phi_i, _)) = self.searchers[0].coherent_peak(&*self.tab.fft_f, 0.0) {
                     self.edge_stat_add(b0, phi_i, v, emax, stat);
                 }
             }
@@ -1243,18 +1382,18 @@ impl PrachDetector {
         let t_ref = (s_hat + ((len - n.min(len)) / 2) as u64).clamp(hs, he - n as u64);
         self.window_fft(t_ref, d0 + eps);
         let e = dechirp(
-            &mut self.gbuf,
+            &mut self.searchers[0].gbuf,
             (0..NZC).map(|j| self.fbuf[(b0 + j) % n]),
             v,
-            &self.w839,
+            &self.tab.w839,
         );
         if e.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
-        let (phi_r, _) = self.coherent_peak(0.0)?;
-        let (phi_r, p) = self.polish_peak(phi_r);
+        let (phi_r, _) = self.searchers[0].coherent_peak(&*self.tab.fft_f, 0.0)?;
+        let (phi_r, p) = self.searchers[0].polish_peak(phi_r);
         let t_aligned = p / e;
-        if t_aligned < 0.5 * self.thr {
+        if t_aligned < 0.5 * self.tab.thr {
             return None;
         }
         let nz = NZC as f64;
@@ -1289,7 +1428,7 @@ impl PrachDetector {
         if f >= fs / 2.0 {
             f -= fs;
         }
-        let metric = h.t2 / self.thr;
+        let metric = h.t2 / self.tab.thr;
         let mut params = serde_json::Map::new();
         params.insert("format".into(), json!(fmt));
         params.insert("root".into(), json!(u));
@@ -1664,6 +1803,35 @@ mod tests {
     }
 
     #[test]
+    fn same_result_for_any_number_of_threads() {
+        // The window searches are split over the rayon pool; the hits are merged in search
+        // order, so detections and counters are identical for 1, 2 and 3 threads (3 does not
+        // divide the 2 x 12 searches of a window at 7.68 MS/s evenly).
+        let fs = 7.68e6;
+        let mut rng = ChaCha8Rng::seed_from_u64(0x7e4d);
+        let mut x = vec![Complex32::new(0.0, 0.0); 80_000];
+        add_preamble(&mut x, fs, 0, 9_000.3, -2.1e6, -6.0, &mut rng);
+        add_preamble(&mut x, fs, 3, 30_000.6, 1.7e6, -3.0, &mut rng);
+        add_awgn(&mut x, 1.0, &mut rng);
+        let mut results = Vec::new();
+        for threads in [1usize, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (out, stats) = pool.install(|| {
+                let mut d = det(fs);
+                let out = run(&mut d, &x, 10_000);
+                (out, d.stats().clone())
+            });
+            assert_eq!(out.len(), 2, "{threads} threads: {out:?}");
+            results.push((out, stats));
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(results[0], results[2]);
+    }
+
+    #[test]
     fn coherent_tail_matches_simulated_null() {
         // max over phi of T2 for white noise, through the detector's own peak search,
         // against the Rice/union formula used for the threshold.
@@ -1675,13 +1843,14 @@ mod tests {
         let sd = (0.5f64).sqrt();
         for _ in 0..trials {
             let mut e = 0.0;
-            for g in d.gbuf.iter_mut() {
+            for g in d.searchers[0].gbuf.iter_mut() {
                 let a: f64 = rng.sample(rand_distr::StandardNormal);
                 let b: f64 = rng.sample(rand_distr::StandardNormal);
                 *g = Complex32::new((a * sd) as f32, (b * sd) as f32);
                 e += g.norm_sqr() as f64;
             }
-            let (_, p) = d.coherent_peak(0.0).unwrap();
+            let fft = d.tab.fft_f.clone();
+            let (_, p) = d.searchers[0].coherent_peak(&*fft, 0.0).unwrap();
             for (o, &t) in over.iter_mut().zip(&levels) {
                 *o += (p / e > t) as usize;
             }
@@ -1827,15 +1996,16 @@ mod tests {
         for &(u, cv) in &[(129u32, 0u32), (710, 130), (838, 417)] {
             let x = preamble_spectrum(u, cv);
             let v = d.inv[u as usize] as usize;
+            let s = &mut d.searchers[0];
             let e = dechirp(
-                &mut d.gbuf,
+                &mut s.gbuf,
                 x.iter().map(|c| Complex32::new(c.re as f32, c.im as f32)),
                 v,
-                &d.w839,
+                &d.tab.w839,
             );
             assert!((e - 839.0 * 839.0).abs() < 1e-3 * e);
-            let g0 = Complex64::new(d.gbuf[0].re as f64, d.gbuf[0].im as f64);
-            for (k, g) in d.gbuf.iter().enumerate() {
+            let g0 = Complex64::new(s.gbuf[0].re as f64, s.gbuf[0].im as f64);
+            for (k, g) in s.gbuf.iter().enumerate() {
                 let want =
                     g0 * Complex64::from_polar(1.0, 2.0 * PI * (cv as usize * k) as f64 / 839.0);
                 assert!(
