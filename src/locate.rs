@@ -2,7 +2,9 @@
 //! and SNR, a peak hold, the trend, a bar of the SNR (power over the local noise floor) and
 //! the time since its last burst. Walking the antenna towards a module, its row's bar and
 //! peak rise. This module is the view model and its rendering (ratatui); the command feeds
-//! it detections and keys.
+//! it detections and keys. [`tone`] is the audible click of `locate --audio`.
+
+pub mod tone;
 
 use crate::record::DetectionRecord;
 use crate::track::{Emitter, Trend};
