@@ -28,7 +28,7 @@ pub enum Command {
     Info(InfoArgs),
     /// Proximity meter: one row per emitter with its power, peak and trend, to walk the
     /// antenna towards a module (a file replays in real time with `--realtime`).
-    Locate(ScanArgs),
+    Locate(LocateArgs),
     /// Build a list of known emitters from a capture made outside the target, for
     /// `scan --baseline`.
     Baseline(BaselineArgs),
@@ -289,7 +289,35 @@ pub struct ScanArgs {
     pub baseline_out: Option<PathBuf>,
     /// Set by `locate`: show the proximity meter instead of the progress bar.
     #[arg(skip)]
-    pub locate: bool,
+    pub locate: Option<LocateOptions>,
+}
+
+/// `locate` options: a scan shown as the proximity meter.
+#[derive(Debug, Args)]
+pub struct LocateArgs {
+    /// The scan to show (the same inputs and options as `scan`).
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Play a click per burst of the pinned emitter, its pitch rising with the burst's SNR:
+    /// 300 Hz at the noise floor to 2.5 kHz at 40 dB above it (log scale, about a semitone
+    /// per dB). Needs a build with `--features audio`; without a usable sound card, one
+    /// warning and locate goes on silently.
+    #[arg(long)]
+    pub audio: bool,
+    /// Pin this emitter (the `#` column, numbered in order of first appearance) instead of
+    /// the first one heard (or, with `--baseline`, the first NEW one). On a terminal up/down
+    /// still move the pin.
+    #[arg(long, value_name = "EMITTER_ID")]
+    pub pin: Option<u64>,
+}
+
+/// What `locate` adds to a scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocateOptions {
+    /// Click per burst of the pinned emitter (`--audio`).
+    pub audio: bool,
+    /// The emitter pinned from the start (`--pin`).
+    pub pin: Option<u64>,
 }
 
 /// `baseline` options: a scan whose emitters are written as the known ones.

@@ -3,6 +3,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "audio")]
+pub mod audio;
 pub mod bands;
 pub mod cli;
 pub mod commands;

@@ -2,7 +2,9 @@
 //! and SNR, a peak hold, the trend, a bar of the SNR (power over the local noise floor) and
 //! the time since its last burst. Walking the antenna towards a module, its row's bar and
 //! peak rise. This module is the view model and its rendering (ratatui); the command feeds
-//! it detections and keys.
+//! it detections and keys. [`tone`] is the audible click of `locate --audio`.
+
+pub mod tone;
 
 use crate::record::DetectionRecord;
 use crate::track::{Emitter, Trend};
@@ -49,10 +51,15 @@ impl MeterRow {
 }
 
 /// The meter: emitters, the pinned one, the stream clock.
+///
+/// The pin (the emitter `locate --audio` clicks for) goes by itself to the first emitter
+/// heard, and moves once to the first `[NEW]` one when a baseline marks one; once the user
+/// pins an emitter ([`Meter::pin`], [`Meter::move_pin`]) it stays where it was put.
 #[derive(Debug, Clone, Default)]
 pub struct Meter {
     rows: BTreeMap<u64, MeterRow>,
     pinned: Option<u64>,
+    pinned_by_user: bool,
     now_s: f64,
     /// Status line (source, rate, dropped samples...).
     pub status: String,
@@ -97,9 +104,22 @@ impl Meter {
         row.bursts += 1;
         row.known = e.known;
         self.now_s = self.now_s.max(r.t_start_s + r.duration_s);
-        if self.pinned.is_none() {
-            self.pinned = Some(e.id);
+        if !self.pinned_by_user {
+            let pinned_is_new = self
+                .pinned
+                .and_then(|p| self.rows.get(&p))
+                .is_some_and(|p| p.known == Some(false));
+            if self.pinned.is_none() || (e.known == Some(false) && !pinned_is_new) {
+                self.pinned = Some(e.id);
+            }
         }
+    }
+
+    /// Pins emitter `id` (`locate --pin`), even before it is heard; the pin no longer
+    /// moves by itself.
+    pub fn pin(&mut self, id: u64) {
+        self.pinned = Some(id);
+        self.pinned_by_user = true;
     }
 
     /// Advances the stream clock (processed samples / rate).
@@ -132,11 +152,17 @@ impl Meter {
             .unwrap_or(0) as i64;
         let n = ids.len() as i64;
         self.pinned = Some(ids[((cur + step) % n + n) as usize % ids.len()]);
+        self.pinned_by_user = true;
     }
 
     /// The pinned emitter.
     pub fn pinned(&self) -> Option<u64> {
         self.pinned
+    }
+
+    /// The row of emitter `id`, once heard.
+    pub fn row(&self, id: u64) -> Option<&MeterRow> {
+        self.rows.get(&id)
     }
 
     /// Rows, strongest peak first.
@@ -327,6 +353,50 @@ mod tests {
         assert_eq!(m.rows_sorted()[0].peak_dbfs, -44.0);
         // "ago" column: the clock is at the end of the last burst.
         assert!((m.now_s() - 2.001).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pin_goes_to_the_first_new_emitter_unless_the_user_pinned_one() {
+        let known = |id: u64, k: Option<bool>| {
+            let mut r = rec(id as f64, 850e6 + id as f64 * 1e6, -40.0, 10.0);
+            r.emitter = Some(id);
+            let mut t = Tracker::new(TrackConfig::default());
+            let mut e = t.add(&mut r.clone()).clone();
+            e.id = id;
+            e.known = k;
+            (r, e)
+        };
+        // Without a baseline: the first emitter heard, whatever comes next.
+        let mut m = Meter::default();
+        for id in [1, 2, 3] {
+            let (r, e) = known(id, None);
+            m.on_detection(&r, &e);
+        }
+        assert_eq!(m.pinned(), Some(1));
+        // With one: the first NEW emitter, and it stays there.
+        let mut m = Meter::default();
+        for (id, k) in [(1, true), (2, false), (3, false), (1, true)] {
+            let (r, e) = known(id, Some(k));
+            m.on_detection(&r, &e);
+        }
+        assert_eq!(m.pinned(), Some(2));
+        // --pin: pinned before it is heard, never moved by a NEW emitter.
+        let mut m = Meter::default();
+        m.pin(3);
+        for (id, k) in [(1, true), (2, false), (3, true)] {
+            let (r, e) = known(id, Some(k));
+            m.on_detection(&r, &e);
+        }
+        assert_eq!(m.pinned(), Some(3));
+        assert!(m.row(3).is_some() && m.row(9).is_none());
+        // A key press is a user pin too.
+        let mut m = Meter::default();
+        let (r, e) = known(1, Some(true));
+        m.on_detection(&r, &e);
+        m.move_pin(1);
+        let (r, e) = known(2, Some(false));
+        m.on_detection(&r, &e);
+        assert_eq!(m.pinned(), Some(1));
     }
 
     #[test]

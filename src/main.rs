@@ -23,9 +23,13 @@ fn main() -> ExitCode {
         Command::Scan(a) => ciot_sweep::commands::scan::run(&a),
         Command::Info(a) => ciot_sweep::commands::info::run(&a),
         Command::Eval(a) => ciot_sweep::commands::eval::run(&a),
-        Command::Locate(mut a) => {
-            a.locate = true;
-            ciot_sweep::commands::scan::run(&a)
+        Command::Locate(a) => {
+            let mut s = a.scan;
+            s.locate = Some(ciot_sweep::cli::LocateOptions {
+                audio: a.audio,
+                pin: a.pin,
+            });
+            ciot_sweep::commands::scan::run(&s)
         }
         Command::Baseline(a) => {
             let mut s = a.scan;

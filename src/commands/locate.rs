@@ -1,7 +1,10 @@
 //! `ciot-sweep locate INPUT|--device ARGS`: the proximity meter. The same pipeline as
 //! `scan` (a file replays in real time with `--realtime`), shown as a live table of emitters
 //! ([`crate::locate::Meter`]) on a terminal, or one plain line per burst without one.
+//! With `--audio` (feature `audio`), a click per burst of the pinned emitter
+//! ([`crate::locate::tone`]); a missing sound card is a warning, never an error.
 
+use crate::locate::tone::{ClickSender, ClickStats};
 use crate::locate::Meter;
 use crate::record::DetectionRecord;
 use crate::track::Emitter;
@@ -24,13 +27,105 @@ pub struct LocateUi {
     meter: Meter,
     term: Option<Terminal<CrosstermBackend<Stdout>>>,
     last_draw: Instant,
+    clicks: Option<ClickSender>,
+    announced_pin: Option<u64>,
     /// Set when the user pressed q.
     pub quit: bool,
 }
 
+/// The sound of `locate --audio`: the playing device, kept alive while locate runs.
+#[derive(Debug)]
+pub struct Audio {
+    #[cfg(feature = "audio")]
+    out: crate::audio::AudioOut,
+}
+
+impl Audio {
+    /// The sender the meter clicks with.
+    pub fn sender(&self) -> ClickSender {
+        #[cfg(feature = "audio")]
+        {
+            self.out.sender()
+        }
+        #[cfg(not(feature = "audio"))]
+        {
+            unreachable!("no Audio without the `audio` feature")
+        }
+    }
+
+    /// "audio: 12 clicks played, 0 dropped" for the summary.
+    pub fn summary(&self) -> String {
+        #[cfg(feature = "audio")]
+        {
+            let errors = self.out.stream_errors();
+            format!(
+                "{}{}",
+                click_summary(&self.out.stats()),
+                if errors > 0 {
+                    format!(", {errors} errors from the audio device")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        #[cfg(not(feature = "audio"))]
+        {
+            unreachable!("no Audio without the `audio` feature")
+        }
+    }
+}
+
+/// "audio: B bursts of the pinned emitter, N clicks played, M dropped (Q queue full, V too
+/// many at once)".
+pub fn click_summary(s: &ClickStats) -> String {
+    format!(
+        "audio: {} bursts of the pinned emitter, {} clicks played, {} dropped ({} queue full, \
+         {} too many at once)",
+        s.sent,
+        s.played,
+        s.dropped(),
+        s.dropped_queue_full,
+        s.dropped_voices_busy
+    )
+}
+
+/// Opens the default sound card for `locate --audio`. `Ok(None)` when it cannot be used: the
+/// reason is printed as one warning on stderr and locate goes on without sound.
+#[cfg(feature = "audio")]
+pub fn open_audio() -> Result<Option<Audio>> {
+    match crate::audio::AudioOut::open_default() {
+        Ok(out) => {
+            eprintln!(
+                "audio: a click per burst of the pinned emitter on {}",
+                out.describe()
+            );
+            Ok(Some(Audio { out }))
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: no sound (--audio): {:#}; locate goes on without it",
+                anyhow::Error::from(e)
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// `locate --audio` in a build without the `audio` feature: an error that says how to build
+/// it (as `--device` without `soapy`).
+#[cfg(not(feature = "audio"))]
+pub fn open_audio() -> Result<Option<Audio>> {
+    anyhow::bail!(
+        "cannot play the locate tone (--audio): this build of ciot-sweep lacks the `audio` \
+         feature; rebuild with `cargo build --release --features audio` (needs libasound2-dev)"
+    )
+}
+
 impl LocateUi {
-    /// A full-screen meter when standard output is a terminal, else plain lines.
-    pub fn new(status: String) -> Result<Self> {
+    /// A full-screen meter when standard output is a terminal, else plain lines. `pin`:
+    /// the emitter pinned from the start (`--pin`); `clicks`: where the pinned emitter's
+    /// bursts click (`--audio`).
+    pub fn new(status: String, pin: Option<u64>, clicks: Option<ClickSender>) -> Result<Self> {
         let mut term = None;
         if std::io::stdout().is_terminal() {
             enable_raw_mode()?;
@@ -40,18 +135,38 @@ impl LocateUi {
         }
         let mut meter = Meter::default();
         meter.status = status;
+        if let Some(id) = pin {
+            meter.pin(id);
+        }
         Ok(LocateUi {
             meter,
             term,
             last_draw: Instant::now() - FRAME,
+            clicks,
+            announced_pin: None,
             quit: false,
         })
     }
 
-    /// A burst, tracked.
+    /// A burst, tracked: a row of the meter (or a plain line), and a click when it is the
+    /// pinned emitter's.
     pub fn on_detection(&mut self, r: &DetectionRecord, e: &Emitter) -> Result<()> {
         self.meter.on_detection(r, e);
+        let pinned = self.meter.pinned();
+        if let Some(c) = &self.clicks {
+            if pinned == Some(e.id) {
+                // Never blocks: a full queue drops (and counts) the click.
+                c.send(r.snr_db);
+            }
+        }
         if self.term.is_none() {
+            // Plain lines: say which emitter the clicks follow when that changes.
+            if self.clicks.is_some() && pinned != self.announced_pin {
+                if let Some(row) = pinned.and_then(|p| self.meter.row(p)) {
+                    eprintln!("audio: clicks follow emitter #{} {}", row.id, row.label);
+                    self.announced_pin = pinned;
+                }
+            }
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", self.meter.plain_line(r))?;
         }

@@ -278,6 +278,12 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     if let Some(band) = args.band {
         return run_band(args, band);
     }
+    // `locate --audio`: the sound card first (a build without the feature stops here, before
+    // any input is opened; a missing sound card is one warning and no sound).
+    let audio = match &args.locate {
+        Some(o) if o.audio => crate::commands::locate::open_audio()?,
+        _ => None,
+    };
     let ScanSource {
         source,
         ctx,
@@ -347,16 +353,24 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         None => None,
     };
 
-    let mut ui = if args.locate {
-        Some(crate::commands::locate::LocateUi::new(format!(
-            "{name}  {:.2} MS/s{}",
-            fs / 1e6,
-            ctx.center_freq_hz
-                .map(|f| format!("  centre {:.4} MHz", f / 1e6))
-                .unwrap_or_default()
-        ))?)
-    } else {
-        None
+    let mut ui = match &args.locate {
+        Some(opts) => Some(crate::commands::locate::LocateUi::new(
+            format!(
+                "{name}  {:.2} MS/s{}{}",
+                fs / 1e6,
+                ctx.center_freq_hz
+                    .map(|f| format!("  centre {:.4} MHz", f / 1e6))
+                    .unwrap_or_default(),
+                match (&audio, opts.audio) {
+                    (Some(_), _) => "  audio: clicks on the pinned emitter",
+                    (None, true) => "  audio: no sound (the reason is on stderr)",
+                    (None, false) => "",
+                }
+            ),
+            opts.pin,
+            audio.as_ref().map(|a| a.sender()),
+        )?),
+        None => None,
     };
     let bar = if ui.is_none() {
         progress_bar(!args.quiet, total)
@@ -591,6 +605,9 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     )?;
     if let Ok(h) = health_summary.lock() {
         writeln!(err, "  {}", h.line())?;
+    }
+    if let Some(a) = &audio {
+        writeln!(err, "  {}", a.summary())?;
     }
     if let Some(rec) = &recorder {
         writeln!(err, "  recorded: {}", rec.path().display())?;
@@ -851,7 +868,7 @@ fn clone_scan_args(a: &ScanArgs) -> ScanArgs {
         snapshot_post_ms: a.snapshot_post_ms,
         baseline: a.baseline.clone(),
         baseline_out: a.baseline_out.clone(),
-        locate: a.locate,
+        locate: a.locate.clone(),
     }
 }
 
