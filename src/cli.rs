@@ -184,6 +184,10 @@ pub struct EvalArgs {
     /// Seconds of noise-only input for the false-alarm measurement.
     #[arg(long, default_value_t = 60.0)]
     pub noise_seconds: f64,
+    /// Captures (0.6 s each) per interferer for the "no cellular report" measurement (default:
+    /// `--trials`; 0 skips the interferers).
+    #[arg(long, value_name = "N")]
+    pub interferer_trials: Option<usize>,
     /// Allowed false alarms per hour per monitored MHz, all detectors together (as `scan`).
     #[arg(long, default_value_t = 0.5)]
     pub false_alarms_per_hour: f64,
@@ -204,6 +208,9 @@ impl EvalArgs {
         );
         if let Some(c) = &self.case {
             s.push_str(&format!(" --case {c}"));
+        }
+        if let Some(n) = self.interferer_trials {
+            s.push_str(&format!(" --interferer-trials {n}"));
         }
         if let Some(d) = &self.detectors {
             let names: Vec<&str> = d.iter().map(|w| w.name()).collect();

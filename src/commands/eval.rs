@@ -15,6 +15,7 @@ use ciot_dsp::synth::Kind;
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -312,28 +313,38 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                 other_kind: 0,
                 false_alarms: 0,
             };
-            for t in 0..args.trials {
-                // Fresh seeds, disjoint from every seed the detectors' tests use.
-                // TOML integers are i64: keep the seed below 2^63.
-                let seed = (args.seed
-                    ^ (0x9e37_79b9 * (t as u64 + 1))
-                    ^ (((snr * 100.0) as i64 as u64) << 20))
-                    & 0x7fff_ffff_ffff_ffff;
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let text = format!(
-                    "{}[[emitter]]\nsnr_db = {snr}\n{}",
-                    capture(case.fs, case.duration_s, seed),
-                    (case.emitter)(&mut rng)
-                );
-                let (truth, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
-                let s = score(&truth, &dets, &rule);
-                let key = crate::commands::scan::kind_name(case.kind);
-                if let Some(k) = s.by_kind.get(key) {
-                    p.right_kind += k.found_right_kind;
-                    p.right_tech += k.found_right_tech;
-                    p.other_kind += k.found_other_kind;
-                }
-                p.false_alarms += s.by_kind.values().map(|k| k.false_alarms).sum::<usize>();
+            // Trials run in parallel on the rayon pool; each has its own seed and the
+            // totals do not depend on the order.
+            let key = crate::commands::scan::kind_name(case.kind);
+            let results = (0..args.trials)
+                .into_par_iter()
+                .map(|t| -> Result<(usize, usize, usize, usize)> {
+                    // Fresh seeds, disjoint from every seed the detectors' tests use.
+                    // TOML integers are i64: keep the seed below 2^63.
+                    let seed = (args.seed
+                        ^ (0x9e37_79b9 * (t as u64 + 1))
+                        ^ (((snr * 100.0) as i64 as u64) << 20))
+                        & 0x7fff_ffff_ffff_ffff;
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    let text = format!(
+                        "{}[[emitter]]\nsnr_db = {snr}\n{}",
+                        capture(case.fs, case.duration_s, seed),
+                        (case.emitter)(&mut rng)
+                    );
+                    let (truth, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
+                    let s = score(&truth, &dets, &rule);
+                    let (a, b, c) = s.by_kind.get(key).map_or((0, 0, 0), |k| {
+                        (k.found_right_kind, k.found_right_tech, k.found_other_kind)
+                    });
+                    let fa = s.by_kind.values().map(|k| k.false_alarms).sum::<usize>();
+                    Ok((a, b, c, fa))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for (a, b, c, fa) in results {
+                p.right_kind += a;
+                p.right_tech += b;
+                p.other_kind += c;
+                p.false_alarms += fa;
                 p.trials += 1;
             }
             eprintln!(
@@ -356,9 +367,14 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let mut total = 0usize;
         let mut by_kind = std::collections::BTreeMap::<String, usize>::new();
         let n = (args.noise_seconds / chunk_s).ceil() as usize;
-        for i in 0..n {
-            let text = capture(FS, chunk_s, args.seed ^ (0xfa00 + i as u64));
-            let (_t, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
+        let runs = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let text = capture(FS, chunk_s, args.seed ^ (0xfa00 + i as u64));
+                run_scan(&text, &which, args.false_alarms_per_hour).map(|r| r.1)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for dets in runs {
             total += dets.len();
             for d in dets {
                 *by_kind
@@ -385,16 +401,22 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     ] {
         let mut cellular = 0usize;
         let mut by_kind = std::collections::BTreeMap::<String, usize>::new();
-        let trials = args.trials.max(1);
-        for t in 0..trials {
-            let text = format!("{}[[emitter]]\n{emitter}", capture(FS, 0.6, args.seed ^ (0x1f00 + t as u64)));
-            let (_truth, dets) = run_scan(&text, &which, args.false_alarms_per_hour)?;
-            for d in dets {
-                if d.kind != Kind::Unknown {
-                    cellular += 1;
-                }
-                *by_kind.entry(crate::commands::scan::kind_name(d.kind).into()).or_default() += 1;
+        let trials = args.interferer_trials.unwrap_or(args.trials);
+        if trials == 0 {
+            continue;
+        }
+        let runs = (0..trials)
+            .into_par_iter()
+            .map(|t| {
+                let text = format!("{}[[emitter]]\n{emitter}", capture(FS, 0.6, args.seed ^ (0x1f00 + t as u64)));
+                run_scan(&text, &which, args.false_alarms_per_hour).map(|r| r.1)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for d in runs.into_iter().flatten() {
+            if d.kind != Kind::Unknown {
+                cellular += 1;
             }
+            *by_kind.entry(crate::commands::scan::kind_name(d.kind).into()).or_default() += 1;
         }
         fa_rows.push((name.to_string(), trials as f64 * 0.6, cellular, f64::NAN, by_kind));
     }
