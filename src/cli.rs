@@ -184,6 +184,9 @@ pub struct EvalArgs {
     /// Seconds of noise-only input for the false-alarm measurement.
     #[arg(long, default_value_t = 60.0)]
     pub noise_seconds: f64,
+    /// Only redraw `pd_vs_snr.png` from the `eval.json` already in `--out` (no trials).
+    #[arg(long)]
+    pub replot: bool,
     /// Captures (0.6 s each) per interferer for the "no cellular report" measurement (default:
     /// `--trials`; 0 skips the interferers).
     #[arg(long, value_name = "N")]

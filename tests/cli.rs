@@ -111,6 +111,26 @@ fn eval_writes_table_json_and_plot() {
     let png = std::fs::read(out.join("pd_vs_snr.png")).expect("plot");
     assert_eq!(&png[..4], b"\x89PNG");
     assert!(Path::new(&out.join("eval.json")).is_file());
+    // --replot redraws the curves from eval.json alone, and names a bad file.
+    std::fs::remove_file(out.join("pd_vs_snr.png")).expect("rm");
+    let o = bin()
+        .args(["eval", "--replot", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        &std::fs::read(out.join("pd_vs_snr.png")).expect("replotted")[..4],
+        b"\x89PNG"
+    );
+    std::fs::write(out.join("eval.json"), "[{\"case\": 1}]").expect("write");
+    let o = bin()
+        .args(["eval", "--replot", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("eval.json"));
 }
 
 /// The README's first command, `scan recordings/car-sweep/car-sweep.sigmf-meta`, as a user

@@ -260,7 +260,7 @@ fn run_scan(
 }
 
 /// One row of the result table.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Point {
     /// Case name.
     pub case: String,
@@ -282,6 +282,9 @@ pub struct Point {
 pub fn run(args: &EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    if args.replot {
+        return replot(&args.out);
+    }
     let snrs: Vec<f64> = {
         let mut v = Vec::new();
         let mut s = args.snr_min;
@@ -475,6 +478,22 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         json.display(),
         args.out.join("pd_vs_snr.png").display()
     );
+    Ok(())
+}
+
+/// Redraws `pd_vs_snr.png` from the `eval.json` of an earlier run in `dir`.
+fn replot(dir: &Path) -> Result<()> {
+    let json = dir.join("eval.json");
+    let text =
+        std::fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
+    let points: Vec<Point> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not the eval.json of `ciot-sweep eval`", json.display()))?;
+    let mut snrs: Vec<f64> = points.iter().map(|p| p.snr_db).collect();
+    snrs.sort_by(f64::total_cmp);
+    snrs.dedup();
+    let png = dir.join("pd_vs_snr.png");
+    plot_pd(&png, &points, &snrs)?;
+    eprintln!("wrote {}", png.display());
     Ok(())
 }
 
