@@ -21,7 +21,9 @@ use ciot_dsp::synth::nprach::{HopConvention, NprachConfig, SUBCARRIER_OFFSETS_FM
 use num_complex::{Complex32, Complex64};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::time::Instant;
+
+mod common;
+use common::{arg_after, feed_noise, overlapping};
 
 const NOISE: f64 = 1e-3;
 
@@ -112,10 +114,7 @@ struct Score {
 }
 
 fn judge(dets: &[Detection], t: &Truth, fs: f64) -> Score {
-    let ov: Vec<&Detection> = dets
-        .iter()
-        .filter(|d| (d.sample_start as f64) < t.start + t.len && (d.sample_end() as f64) > t.start)
-        .collect();
+    let ov = overlapping(dets, t.start, t.len);
     let mut s = Score {
         extra: dets.len() - ov.len(),
         ..Default::default()
@@ -141,24 +140,6 @@ fn judge(dets: &[Detection], t: &Truth, fs: f64) -> Score {
     s.reps_ok = s.detected && reps == t.reps;
     s.freq_ok = s.reps_ok && df.abs() <= 2e3;
     s
-}
-
-/// CPU time of this thread, seconds (Linux; 0 elsewhere).
-fn cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(0.0, |ns| ns * 1e-9)
-}
-
-fn arg_after(args: &[String], key: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == key)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
@@ -272,24 +253,10 @@ fn main() {
             println!("thresholds {:?}", d.thresholds());
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let mut out = Vec::new();
-            let mut x = vec![Complex32::new(0.0, 0.0); chunk];
-            let mut done = 0usize;
             let total = (secs * fs) as usize;
-            let mut busy = 0.0;
-            let mut cpu = 0.0;
-            while done < total {
-                let n = chunk.min(total - done);
-                x[..n]
-                    .iter_mut()
-                    .for_each(|v| *v = Complex32::new(0.0, 0.0));
-                add_awgn(&mut x[..n], NOISE, &mut rng);
-                let t0 = Instant::now();
-                let c0 = cpu_s();
-                d.process(done as u64, &x[..n], &mut out);
-                busy += t0.elapsed().as_secs_f64();
-                cpu += cpu_s() - c0;
-                done += n;
-            }
+            let t = feed_noise(total, chunk, NOISE, &mut rng, |at, x| {
+                d.process(at, x, &mut out)
+            });
             d.finish(&mut out);
             let hours = secs / 3600.0;
             println!(
@@ -297,9 +264,9 @@ fn main() {
                 out.len(),
                 out.len() as f64 / hours,
                 cfg.false_alarms_per_hour,
-                total as f64 / busy / 1e6,
-                total as f64 / cpu / 1e6,
-                total as f64 / fs / cpu
+                total as f64 / t.wall_s / 1e6,
+                total as f64 / t.cpu_s / 1e6,
+                total as f64 / fs / t.cpu_s
             );
             for det in out.iter().take(10) {
                 println!(

@@ -22,6 +22,9 @@ use num_complex::{Complex32, Complex64};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+mod common;
+use common::{arg_after, cpu_s, feed_noise, overlapping};
+
 const NOISE: f64 = 1e-3;
 
 struct Truth {
@@ -90,10 +93,7 @@ fn run(
 
 /// Outcome of one trial: (found at all, found and right class/time/frequency, extras, why).
 fn judge(dets: &[Detection], t: &Truth, fs: f64) -> (bool, bool, usize, String) {
-    let ov: Vec<&Detection> = dets
-        .iter()
-        .filter(|d| (d.sample_start as f64) < t.start + t.len && (d.sample_end() as f64) > t.start)
-        .collect();
+    let ov = overlapping(dets, t.start, t.len);
     let extra = dets.len() - ov.len();
     if ov.len() != 1 {
         return (
@@ -125,24 +125,6 @@ fn judge(dets: &[Detection], t: &Truth, fs: f64) -> (bool, bool, usize, String) 
             d.metric
         ),
     )
-}
-
-/// CPU time of this thread, seconds (Linux; 0 elsewhere).
-fn cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(0.0, |ns| ns * 1e-9)
-}
-
-fn arg_after(args: &[String], key: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == key)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
@@ -210,14 +192,11 @@ fn main() {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let mut d = NpuschDetector::new(cfg.clone()).expect("config");
             let block = (fs * 0.1) as usize;
-            let blocks = (secs / 0.1) as u64;
+            let blocks = (secs / 0.1) as usize;
             let mut out = Vec::new();
-            let mut x = vec![Complex32::new(0.0, 0.0); block];
-            for i in 0..blocks {
-                x.iter_mut().for_each(|v| *v = Complex32::new(0.0, 0.0));
-                add_awgn(&mut x, NOISE, &mut rng);
-                d.process(i * block as u64, &x, &mut out);
-            }
+            feed_noise(blocks * block, block, NOISE, &mut rng, |at, x| {
+                d.process(at, x, &mut out)
+            });
             d.finish(&mut out);
             println!(
                 "{secs} s of noise at {:.2} MS/s: {} false alarms ({:.2} per hour); stats {:?}",

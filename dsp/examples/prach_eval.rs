@@ -22,7 +22,9 @@ use ciot_dsp::synth::prach::PrachConfig;
 use num_complex::{Complex32, Complex64};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::time::Instant;
+
+mod common;
+use common::{arg_after, feed_noise, overlapping};
 
 const NOISE: f64 = 1e-3;
 
@@ -80,27 +82,6 @@ fn run(cfg: &PrachDetectorConfig, x: &[Complex32]) -> (Vec<Detection>, PrachDete
     }
     d.finish(&mut out);
     (out, d)
-}
-
-/// CPU time of this process, all threads, seconds (Linux `/proc/self/stat`, 100 ticks per
-/// second; 0 elsewhere).
-fn cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let u: f64 = f.get(11)?.parse().ok()?;
-            let k: f64 = f.get(12)?.parse().ok()?;
-            Some((u + k) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
-fn arg_after(args: &[String], key: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == key)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
@@ -163,13 +144,7 @@ fn run_mode(args: &[String], mode: &str, fs: f64, seed: u64, cfg: &PrachDetector
                 for t in 0..trials {
                     let (x, truth) = scenario(fs, format, snr, seed + t);
                     let (dets, det) = run(cfg, &x);
-                    let ov: Vec<&Detection> = dets
-                        .iter()
-                        .filter(|d| {
-                            (d.sample_start as f64) < truth.start + truth.len
-                                && (d.sample_end() as f64) > truth.start
-                        })
-                        .collect();
+                    let ov = overlapping(&dets, truth.start, truth.len);
                     extra += dets.len() - ov.len();
                     let hit = ov.len() == 1
                         && ov[0].params["root"].as_u64() == Some(truth.root)
@@ -217,27 +192,18 @@ fn run_mode(args: &[String], mode: &str, fs: f64, seed: u64, cfg: &PrachDetector
             println!("threshold {:.2}", d.threshold());
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let mut out = Vec::new();
-            let mut x = vec![Complex32::new(0.0, 0.0); chunk];
             let total = (secs * fs) as usize;
-            let (mut done, mut busy, mut cpu) = (0usize, 0.0, 0.0);
-            while done < total {
-                let n = chunk.min(total - done);
-                x[..n].fill(Complex32::new(0.0, 0.0));
-                add_awgn(&mut x[..n], NOISE, &mut rng);
-                let (t0, c0) = (Instant::now(), cpu_s());
-                d.process(done as u64, &x[..n], &mut out);
-                busy += t0.elapsed().as_secs_f64();
-                cpu += cpu_s() - c0;
-                done += n;
-            }
+            let t = feed_noise(total, chunk, NOISE, &mut rng, |at, x| {
+                d.process(at, x, &mut out)
+            });
             d.finish(&mut out);
             println!(
                 "{secs} s of noise at {fs:.3e}: {} detections ({:.1} per hour, budget {}); wall {:.3} MS/s, CPU {:.3} MS/s",
                 out.len(),
                 out.len() as f64 / (secs / 3600.0),
                 cfg.false_alarms_per_hour,
-                total as f64 / busy / 1e6,
-                total as f64 / cpu / 1e6,
+                total as f64 / t.wall_s / 1e6,
+                total as f64 / t.cpu_s / 1e6,
             );
             println!("{:?}", d.stats());
         }

@@ -16,6 +16,7 @@ use ciot_dsp::synth::Kind;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -273,6 +274,80 @@ fn open_device_source(args: &ScanArgs, dev: &str) -> Result<ScanSource> {
     })
 }
 
+/// Starts the recording `--record PATH` asks for (none without it).
+pub fn open_recorder(path: Option<&Path>, info: &CaptureInfo) -> Result<Option<Recorder>> {
+    path.map(|p| {
+        open_sink(p, info)
+            .map(Recorder::new)
+            .with_context(|| format!("starting the recording {}", p.display()))
+    })
+    .transpose()
+}
+
+/// Opens the JSON Lines output `--json PATH` asks for: `-` is standard output, any other
+/// path a file created (or truncated) now; none without it.
+pub fn open_json(path: Option<&Path>) -> Result<Option<Box<dyn Write>>> {
+    Ok(match path {
+        Some(p) if p.as_os_str() == "-" => {
+            Some(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))
+        }
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))),
+        None => None,
+    })
+}
+
+/// What became of each output closed by [`close_outputs`], for the caller to report in its
+/// own order.
+pub struct ClosedOutputs {
+    /// Flushing the JSON Lines output.
+    pub json: Result<()>,
+    /// Finishing the recording.
+    pub recording: Result<()>,
+    /// Adding the files written to the SHA-256 manifests: the manifests written (none when
+    /// no file was written).
+    pub manifests: Result<Vec<PathBuf>>,
+}
+
+/// Closes the outputs at the end of a run, whatever happened to the run, so that what was
+/// written stays valid: flushes the JSON Lines output `json` (written to `json_path`, `-`
+/// for standard output), finishes the recording and adds the files written to the SHA-256
+/// manifests of their folders. `written` are files the caller has written already; the
+/// JSON Lines file (not standard output) and the recording's files follow them. Every step
+/// runs even when one before it failed.
+pub fn close_outputs(
+    json: Option<Box<dyn Write>>,
+    json_path: Option<&Path>,
+    recorder: Option<&Recorder>,
+    mut written: Vec<PathBuf>,
+) -> ClosedOutputs {
+    let json = match json {
+        Some(mut w) => w.flush().context("writing the JSON Lines output"),
+        None => Ok(()),
+    };
+    if let Some(p) = json_path.filter(|p| p.as_os_str() != "-") {
+        written.push(p.to_path_buf());
+    }
+    let recording = match recorder {
+        Some(rec) => rec
+            .finish()
+            .map(|files| written.extend(files))
+            .with_context(|| format!("closing the recording {}", rec.path().display())),
+        None => Ok(()),
+    };
+    let manifests = if written.is_empty() {
+        Ok(Vec::new())
+    } else {
+        manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")
+    };
+    ClosedOutputs {
+        json,
+        recording,
+        manifests,
+    }
+}
+
 /// Runs the command.
 pub fn run(args: &ScanArgs) -> Result<()> {
     if let Some(band) = args.band {
@@ -318,14 +393,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
 
     // Evidence: the recorder sits in front of the ring (it keeps what the DSP drops), the
     // health monitor looks at every delivered sample, snapshots wrap the scanner.
-    let recorder = match &args.record {
-        Some(p) => {
-            Some(Recorder::new(open_sink(p, &info).with_context(|| {
-                format!("starting the recording {}", p.display())
-            })?))
-        }
-        None => None,
-    };
+    let recorder = open_recorder(args.record.as_deref(), &info)?;
     let (notice_tx, notice_rx) = crossbeam_channel::bounded::<String>(64);
     let health = HealthMonitor::new(format, fs, Some(notice_tx), hackrf_like);
     let health_summary = health.summary();
@@ -343,15 +411,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         None => Snapshotter::disabled(scanner, info.clone()),
     };
 
-    let mut json: Option<Box<dyn Write>> = match &args.json {
-        Some(p) if p.as_os_str() == "-" => {
-            Some(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))
-        }
-        Some(p) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        ))),
-        None => None,
-    };
+    let mut json = open_json(args.json.as_deref())?;
 
     let mut ui = match &args.locate {
         Some(opts) => Some(crate::commands::locate::LocateUi::new(
@@ -476,30 +536,17 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             .map(|()| written.push(p.clone())),
         None => Ok(()),
     };
-    let json_result = match json.take() {
-        Some(mut w) => w.flush().context("writing the JSON Lines output"),
-        None => Ok(()),
-    };
-    if let Some(p) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
-        written.push(p.clone());
-    }
-    let rec_result = match &recorder {
-        Some(rec) => rec
-            .finish()
-            .map(|files| written.extend(files))
-            .with_context(|| format!("closing the recording {}", rec.path().display())),
-        None => Ok(()),
-    };
-    let manifest_result = if written.is_empty() {
-        Ok(Vec::new())
-    } else {
-        manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")
-    };
+    let closed = close_outputs(
+        json.take(),
+        args.json.as_deref(),
+        recorder.as_ref(),
+        written,
+    );
     let (summary, processor) = result.with_context(|| format!("scanning {name}"))?;
-    json_result?;
+    closed.json?;
     baseline_result?;
-    rec_result?;
-    let manifests = manifest_result?;
+    closed.recording?;
+    let manifests = closed.manifests?;
     let snaps = processor.report().clone();
     let scanner = processor.inner();
 

@@ -54,7 +54,8 @@ fn run_device(_args: &SweepArgs, dev: &str, _centers: Vec<f64>) -> Result<()> {
 
 #[cfg(feature = "soapy")]
 fn run_device(args: &SweepArgs, dev: &str, centers: Vec<f64>) -> Result<()> {
-    use crate::evidence::{manifest, open_sink, CaptureInfo, Recorder};
+    use crate::commands::scan::{close_outputs, open_json, open_recorder};
+    use crate::evidence::CaptureInfo;
     use crate::soapy::{DeviceSettings, SoapySource};
     use crate::sweep::{SweepConfig, SweepEvent};
     use crate::track::{TrackConfig, Tracker};
@@ -95,23 +96,8 @@ fn run_device(args: &SweepArgs, dev: &str, centers: Vec<f64>) -> Result<()> {
         },
         command_line: crate::commands::scan::command_line(),
     };
-    let recorder = match &args.record {
-        Some(p) => {
-            Some(Recorder::new(open_sink(p, &cinfo).with_context(|| {
-                format!("starting the recording {}", p.display())
-            })?))
-        }
-        None => None,
-    };
-    let mut json: Option<Box<dyn Write>> = match &args.json {
-        Some(p) if p.as_os_str() == "-" => {
-            Some(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))
-        }
-        Some(p) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        ))),
-        None => None,
-    };
+    let recorder = open_recorder(args.record.as_deref(), &cinfo)?;
+    let mut json = open_json(args.json.as_deref())?;
     let cfg = SweepConfig {
         centers_hz: centers.clone(),
         dwell_s: args.dwell,
@@ -198,27 +184,16 @@ fn run_device(args: &SweepArgs, dev: &str, centers: Vec<f64>) -> Result<()> {
         Ok(())
     });
     // Close every output whatever happened (a lost device too).
-    let mut written = Vec::new();
-    let json_result = match json.take() {
-        Some(mut w) => w.flush().context("writing the JSON Lines output"),
-        None => Ok(()),
-    };
-    if let Some(p) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
-        written.push(p.clone());
-    }
-    let rec_result = match &recorder {
-        Some(rec) => rec
-            .finish()
-            .map(|f| written.extend(f))
-            .with_context(|| format!("closing the recording {}", rec.path().display())),
-        None => Ok(()),
-    };
-    if !written.is_empty() {
-        manifest::add_to_manifests(&written).context("writing the SHA-256 manifest")?;
-    }
+    let closed = close_outputs(
+        json.take(),
+        args.json.as_deref(),
+        recorder.as_ref(),
+        Vec::new(),
+    );
+    closed.manifests?;
     let summary = result.with_context(|| format!("sweeping with {dev}"))?;
-    json_result?;
-    rec_result?;
+    closed.json?;
+    closed.recording?;
     let mut err = std::io::stderr().lock();
     writeln!(
         err,

@@ -25,7 +25,7 @@
 //! as they come. The file uses the oldest HDF5 format that holds it (no superblock status
 //! flags), so a file cut by a kill opens without `h5clear`.
 
-use super::{CaptureInfo, CaptureSink, IndexMap, RecordError};
+use super::{CaptureInfo, CaptureSink, RecordError, StreamLayout};
 use crate::iq::SampleFormat;
 use crate::pipeline::Gap;
 use crate::record::DetectionRecord;
@@ -151,10 +151,7 @@ pub struct Hdf5Sink {
     gaps: Dataset,
     detections: Dataset,
     annotations: Dataset,
-    map: IndexMap,
-    center_hz: Option<f64>,
-    pending_settling: Option<(u64, u64)>,
-    retuned: bool,
+    layout: StreamLayout,
     lost_samples: u64,
     clipped_samples: u64,
     bytes: Vec<u8>,
@@ -164,7 +161,7 @@ impl std::fmt::Debug for Hdf5Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hdf5Sink")
             .field("path", &self.path)
-            .field("written", &self.map.written())
+            .field("written", &self.layout.map.written())
             .finish_non_exhaustive()
     }
 }
@@ -283,10 +280,7 @@ impl Hdf5Sink {
             gaps,
             detections,
             annotations,
-            map: IndexMap::default(),
-            center_hz: info.center_hz,
-            pending_settling: None,
-            retuned: false,
+            layout: StreamLayout::new(info.center_hz),
             lost_samples: 0,
             clipped_samples: 0,
             bytes: Vec::new(),
@@ -346,13 +340,12 @@ impl CaptureSink for Hdf5Sink {
         if samples.is_empty() {
             return Ok(());
         }
-        let file_index = self.map.written();
-        let (gap, new_segment) = self.map.push(first_sample, samples.len() as u64);
-        if new_segment || std::mem::take(&mut self.retuned) {
+        let (file_index, gap, new_capture) = self.layout.push(first_sample, samples.len() as u64);
+        if new_capture {
             let row = CaptureRow {
                 file_index,
                 global_index: first_sample,
-                frequency_hz: self.center_hz.unwrap_or(f64::NAN),
+                frequency_hz: self.layout.center_hz.unwrap_or(f64::NAN),
                 gap_samples: gap,
             };
             append_row(&self.captures, &row).map_err(self.err("appending to /captures"))?;
@@ -366,9 +359,9 @@ impl CaptureSink for Hdf5Sink {
                 append_row(&self.gaps, &g).map_err(self.err("appending to /gaps"))?;
             }
         }
-        if let Some((at, n)) = self.pending_settling.take() {
+        if let Some((at, n)) = self.layout.take_settling(file_index, first_sample) {
             let a = AnnotationRow {
-                file_index: file_index + at.saturating_sub(first_sample),
+                file_index: at,
                 count: n,
                 label: h5_string("settling"),
             };
@@ -380,18 +373,13 @@ impl CaptureSink for Hdf5Sink {
     }
 
     fn retune(&mut self, at_sample: u64, center_hz: f64, settling_samples: u64) {
-        self.center_hz = Some(center_hz);
         // The next write starts a /captures row with the new frequency.
-        self.map.split();
-        self.retuned = true;
-        if settling_samples > 0 {
-            self.pending_settling = Some((at_sample, settling_samples));
-        }
+        self.layout.retune(at_sample, center_hz, settling_samples);
     }
 
     fn annotate(&mut self, r: &DetectionRecord) -> Result<(), RecordError> {
         // As in the SigMF sink: a detection with no sample in the file is not stored.
-        let Some((start, _count)) = self.map.to_file(r.sample_start, r.sample_end()) else {
+        let Some((start, _count)) = self.layout.detection_span(r) else {
             return Ok(());
         };
         let name = |v: serde_json::Result<serde_json::Value>| {
@@ -424,6 +412,7 @@ impl CaptureSink for Hdf5Sink {
 
     fn note_unanalysed(&mut self, gap: &Gap) {
         if let Some((start, count)) = self
+            .layout
             .map
             .to_file(gap.first_sample, gap.first_sample + gap.count)
         {
@@ -444,7 +433,7 @@ impl CaptureSink for Hdf5Sink {
         };
         let root: &Location = file;
         let r = (|| -> hdf5::Result<()> {
-            scalar_attr(root, "samples", &self.map.written())?;
+            scalar_attr(root, "samples", &self.layout.map.written())?;
             scalar_attr(root, "lost_samples", &self.lost_samples)?;
             scalar_attr(root, "clipped_samples", &self.clipped_samples)?;
             file.flush()

@@ -346,6 +346,73 @@ impl IndexMap {
     }
 }
 
+/// How a recording sink lays the stream out in its file, shared by the sinks: the
+/// stream-to-file [`IndexMap`], the centre frequency, and what a retune leaves to the next
+/// write (a new capture segment, a settling annotation).
+#[derive(Debug, Clone, Default)]
+pub struct StreamLayout {
+    /// Stream sample indices to file sample indices.
+    pub map: IndexMap,
+    /// Centre frequency of the samples written next, Hz, when known.
+    pub center_hz: Option<f64>,
+    /// Settling interval of a retune not annotated yet: (stream index, samples).
+    pending_settling: Option<(u64, u64)>,
+    /// A retune since the last write: the next write starts a capture segment.
+    retuned: bool,
+}
+
+impl StreamLayout {
+    /// A layout for a stream tuned to `center_hz` (when known), nothing written yet.
+    pub fn new(center_hz: Option<f64>) -> Self {
+        StreamLayout {
+            center_hz,
+            ..Default::default()
+        }
+    }
+
+    /// Accounts for a block of `len` samples from stream index `first_sample` (see
+    /// [`IndexMap::push`]); returns the file index of its first sample, the gap before it
+    /// (samples missing) and whether it starts a capture segment (after a gap, or the first
+    /// block after a retune).
+    pub fn push(&mut self, first_sample: u64, len: u64) -> (u64, u64, bool) {
+        let file_index = self.map.written();
+        let (gap, new_segment) = self.map.push(first_sample, len);
+        (
+            file_index,
+            gap,
+            new_segment || std::mem::take(&mut self.retuned),
+        )
+    }
+
+    /// The settling interval of the last retune, to annotate in the block at file index
+    /// `file_index` that starts at stream index `first_sample`: (file index, samples).
+    /// Given once; `None` when there is none.
+    pub fn take_settling(&mut self, file_index: u64, first_sample: u64) -> Option<(u64, u64)> {
+        self.pending_settling
+            .take()
+            .map(|(at, n)| (file_index + at.saturating_sub(first_sample), n))
+    }
+
+    /// A retune to `center_hz` at stream sample `at_sample` ([`CaptureSink::retune`]): the
+    /// next write starts a capture segment with the new frequency and, when
+    /// `settling_samples` is not 0, annotates those samples as settling.
+    pub fn retune(&mut self, at_sample: u64, center_hz: f64, settling_samples: u64) {
+        self.center_hz = Some(center_hz);
+        self.map.split();
+        self.retuned = true;
+        if settling_samples > 0 {
+            self.pending_settling = Some((at_sample, settling_samples));
+        }
+    }
+
+    /// Where a detection's samples are in the file, `(start, count)` clipped to what the
+    /// file holds (see [`IndexMap::to_file`]); `None` when none of them is in it: such a
+    /// detection is not stored.
+    pub fn detection_span(&self, r: &DetectionRecord) -> Option<(u64, u64)> {
+        self.map.to_file(r.sample_start, r.sample_end())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

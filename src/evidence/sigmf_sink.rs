@@ -5,7 +5,7 @@
 //! before it); each retune starts one with the new `core:frequency`. Detections are
 //! annotations with the detection record's fields under the `ciot` namespace.
 
-use super::{CaptureInfo, CaptureSink, IndexMap, RecordError};
+use super::{CaptureInfo, CaptureSink, RecordError, StreamLayout};
 use crate::iq::{SigmfAnnotation, SigmfCapture, SigmfWriter};
 use crate::pipeline::Gap;
 use crate::record::DetectionRecord;
@@ -17,10 +17,7 @@ use std::path::{Path, PathBuf};
 pub struct SigmfSink {
     w: SigmfWriter,
     info: CaptureInfo,
-    map: IndexMap,
-    center_hz: Option<f64>,
-    pending_settling: Option<(u64, u64)>,
-    retuned: bool,
+    layout: StreamLayout,
     lost_samples: u64,
 }
 
@@ -46,10 +43,7 @@ impl SigmfSink {
         let mut s = SigmfSink {
             w,
             info: info.clone(),
-            map: IndexMap::default(),
-            center_hz: info.center_hz,
-            pending_settling: None,
-            retuned: false,
+            layout: StreamLayout::new(info.center_hz),
             lost_samples: 0,
         };
         // A metadata file exists from the start, so even an empty recording opens.
@@ -60,7 +54,7 @@ impl SigmfSink {
     fn capture_at(&self, file_index: u64, stream_index: u64) -> SigmfCapture {
         let mut c = SigmfCapture::new(file_index);
         c.global_index = Some(stream_index);
-        if let Some(f) = self.center_hz {
+        if let Some(f) = self.layout.center_hz {
             c = c.with_frequency(f);
         }
         if let Some(t) = self.info.time_of(stream_index) {
@@ -75,9 +69,8 @@ impl CaptureSink for SigmfSink {
         if samples.is_empty() {
             return Ok(());
         }
-        let file_index = self.map.written();
-        let (gap, new_segment) = self.map.push(first_sample, samples.len() as u64);
-        if new_segment || std::mem::take(&mut self.retuned) {
+        let (file_index, gap, new_capture) = self.layout.push(first_sample, samples.len() as u64);
+        if new_capture {
             let mut c = self.capture_at(file_index, first_sample);
             if gap > 0 {
                 c.extra.insert("ciot:gap_samples".into(), json!(gap));
@@ -89,8 +82,8 @@ impl CaptureSink for SigmfSink {
             }
             self.w.add_capture(c);
         }
-        if let Some((at, n)) = self.pending_settling.take() {
-            let mut a = SigmfAnnotation::new(file_index + at.saturating_sub(first_sample), n);
+        if let Some((at, n)) = self.layout.take_settling(file_index, first_sample) {
+            let mut a = SigmfAnnotation::new(at, n);
             a.label = Some("settling".into());
             a.comment = Some("samples after a retune: the tuner settles; not signal".into());
             self.w.add_annotation(a);
@@ -100,17 +93,12 @@ impl CaptureSink for SigmfSink {
     }
 
     fn retune(&mut self, at_sample: u64, center_hz: f64, settling_samples: u64) {
-        self.center_hz = Some(center_hz);
         // The next write starts a capture segment with the new frequency.
-        self.map.split();
-        self.retuned = true;
-        if settling_samples > 0 {
-            self.pending_settling = Some((at_sample, settling_samples));
-        }
+        self.layout.retune(at_sample, center_hz, settling_samples);
     }
 
     fn annotate(&mut self, r: &DetectionRecord) -> Result<(), RecordError> {
-        let Some((start, count)) = self.map.to_file(r.sample_start, r.sample_end()) else {
+        let Some((start, count)) = self.layout.detection_span(r) else {
             return Ok(());
         };
         let mut a = SigmfAnnotation::new(start, count);
@@ -145,6 +133,7 @@ impl CaptureSink for SigmfSink {
 
     fn note_unanalysed(&mut self, gap: &Gap) {
         if let Some((start, count)) = self
+            .layout
             .map
             .to_file(gap.first_sample, gap.first_sample + gap.count)
         {
