@@ -7,6 +7,21 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ciot-sweep"))
 }
 
+/// `scan [EXTRA] META --json JSON`, which must succeed; returns its output and the JSON Lines.
+fn scan_json(meta: &Path, extra: &[&str], json: &Path) -> (std::process::Output, String) {
+    let o = bin()
+        .arg("scan")
+        .args(extra)
+        .arg(meta)
+        .arg("--json")
+        .arg(json)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(json).expect("json written");
+    (o, text)
+}
+
 const SCENARIO: &str = r#"
 [capture]
 sample_rate = 1.92e6
@@ -142,20 +157,12 @@ fn readme_quick_start_scans_the_bundled_car_sweep() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings/car-sweep/car-sweep.sigmf-meta");
     let dir = tempfile::tempdir().expect("tempdir");
     let json = dir.path().join("car.jsonl");
-    let o = bin()
-        .arg("scan")
-        .arg(&meta)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, text) = scan_json(&meta, &[], &json);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("detections") && stderr.contains("dropped samples: 0"),
         "{stderr}"
     );
-    let text = std::fs::read_to_string(&json).expect("json written");
     let kinds: Vec<String> = text
         .lines()
         .map(|l| {
@@ -178,15 +185,7 @@ fn detections_do_not_depend_on_the_number_of_threads() {
     let mut outputs = Vec::new();
     for threads in ["1", "2", "3"] {
         let json = dir.path().join(format!("t{threads}.jsonl"));
-        let o = bin()
-            .args(["scan", "--threads", threads])
-            .arg(&meta)
-            .arg("--json")
-            .arg(&json)
-            .output()
-            .expect("runs");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        outputs.push(std::fs::read_to_string(&json).expect("json written"));
+        outputs.push(scan_json(&meta, &["--threads", threads], &json).1);
     }
     assert!(outputs[0].lines().count() >= 2, "{}", outputs[0]);
     assert_eq!(outputs[0], outputs[1], "1 vs 2 threads");

@@ -6,7 +6,7 @@
 //! cargo run --release -p ciot-dsp --example prach_eval -- pd    FS FORMAT SNR_DB... [--trials N] [--seed S] [KNOBS]
 //! cargo run --release -p ciot-dsp --example prach_eval -- fa    FS SECONDS [--seed S] [KNOBS]
 //! cargo run --release -p ciot-dsp --example prach_eval -- speed FS SECONDS [KNOBS]
-//! KNOBS: --lags L --cand K --step BINS --wpp W --var V --gate F --rate FA_PER_HOUR --threads T
+//! KNOBS: --lags L --cand K --step BINS --wpp W --var V --every R --gate F --rate FA_PER_HOUR --threads T
 //! ```
 //!
 //! A trial renders one preamble (TS 36.211 5.7 via `synth::prach`) with a random root
@@ -110,6 +110,9 @@ fn main() {
     }
     if let Some(v) = num("--var") {
         cfg.sub_bin_variants = v as u32;
+    }
+    if let Some(v) = num("--every") {
+        cfg.root_search_every = v as u32;
     }
     if let Some(v) = num("--gate") {
         cfg.stage1_pass_fraction = v;
