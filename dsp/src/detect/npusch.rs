@@ -27,7 +27,7 @@
 //!        and over bands of 1 bin (one tone) or 2T bins (T = 3, 6, 12 tones, 15 kHz only);
 //!        threshold from the false-alarm budget, Gamma tail with the exact first two noise
 //!        moments (the overlaps of frames and bins are known)               -> crossings
-//!    --> candidates: crossings near in frequency and time; per candidate a 64-bin region
+//!    --> candidates: crossings near in frequency and time; per candidate a 96-bin region
 //!        accumulates the power profile, the lag-N differential product X_t X*_{t-2}
 //!        (phase continuity) and a decimated time profile (extent)
 //!    --> at the end of a candidate: width (1/3/6/12 tones) by the best band deflection;
@@ -77,7 +77,7 @@ pub const SPACINGS_HZ: [u32; 2] = [15000, 3750];
 /// Zero-padding factor of the FFT (bins per subcarrier).
 const PAD: usize = 2;
 /// Bins of a candidate's region (centred on its first crossing).
-const REGION: usize = 64;
+const REGION: usize = 96;
 /// Bins per group of the extent profile.
 const GROUP: usize = 4;
 const GROUPS: usize = REGION / GROUP;
@@ -112,6 +112,12 @@ const MIN_FLAT: f64 = 0.5;
 const MAX_NEXT: f64 = 0.35;
 /// Multi-tone: largest difference between the equivalent width (bins) and the band's `2T`.
 const MAX_WIDTH_ERROR: f64 = 1.2;
+/// 3.75 kHz branch: half-width (bins of 1.875 kHz) around the peak that must hold
+/// [`VETO_LOCAL_FRACTION`] of a phase-continuous candidate's excess for it to veto 15 kHz
+/// reports (NPRACH hops within 45 kHz, 24 bins; a 12-tone block spans 96).
+const VETO_HALF_WIDTH: usize = 26;
+/// See [`VETO_HALF_WIDTH`].
+const VETO_LOCAL_FRACTION: f64 = 0.8;
 /// Most vetoes kept per branch (oldest dropped).
 const MAX_VETOES: usize = 64;
 /// Fraction of the power within three bins of the peak that lies within one bin, above which
@@ -1021,7 +1027,19 @@ impl BranchState {
         let peak = (0..REGION).fold(0, |a, j| if x[j] > x[a] { j } else { a });
         if self.spacing_hz == 3750 {
             let coh = coherence(c, &x, peak.saturating_sub(1), (peak + 2).min(REGION), nf);
-            if coh > MAX_COHERENCE {
+            // Only a narrow signal vetoes (a tone, or NPRACH hopping within 45 kHz, 10.1.6):
+            // a 12-tone block (180 kHz) seen through the 3.75 kHz window fills the region
+            // and must not veto its own 15 kHz report.
+            let pos = |a: usize, b: usize| -> f64 { x[a..b].iter().map(|v| v.max(0.0)).sum() };
+            let local = pos(
+                peak.saturating_sub(VETO_HALF_WIDTH),
+                (peak + VETO_HALF_WIDTH + 1).min(REGION),
+            );
+            // ... and it must not reach the region's ends (a block wider than the region).
+            let level = local / (2 * VETO_HALF_WIDTH + 1) as f64;
+            let ends = (pos(0, 4) + pos(REGION - 4, REGION)) / 8.0;
+            let inside = ends <= 0.25 * level + 3.0 * (1.5 / nf / 8.0).sqrt();
+            if coh > MAX_COHERENCE && inside && local >= VETO_LOCAL_FRACTION * pos(0, REGION) {
                 // A phase-continuous tone (NPRACH group, carrier): veto 15 kHz reports of it.
                 if self.vetoes.len() == MAX_VETOES {
                     self.vetoes.remove(0);
