@@ -170,13 +170,13 @@ fn main() {
                 let (mut found, mut ok, mut extra) = (0, 0, 0);
                 for t in 0..trials {
                     let (x, truth) = scenario(fs, &base, snr, seed + t);
-                    let (dets, _) = run(&cfg, &x, 65_536);
+                    let (dets, d) = run(&cfg, &x, 65_536);
                     let (f, o, e, why) = judge(&dets, &truth, fs);
                     found += f as u64;
                     ok += o as u64;
                     extra += e;
                     if !o && arg_after(&args, "--verbose").is_some() {
-                        println!("  miss seed {}: {why}", seed + t);
+                        println!("  miss seed {}: {why}; {:?}", seed + t, d.stats());
                     }
                 }
                 println!(
