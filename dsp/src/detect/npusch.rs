@@ -352,6 +352,16 @@ fn window_sum_moments(n: usize, frames: usize, w: usize) -> (f64, f64) {
 /// Normalised lag-N differential coherence of candidate `c` over region bins `lo..hi`,
 /// bins weighted by their excess `x`; the noise part of the normaliser (`|X_t||X_{t-2}|` of
 /// noise has mean pi/4 per frame pair) is removed.
+/// Sum of the positive values of `x` (the excess above noise of a band of bins).
+fn positive_sum(x: &[f64]) -> f64 {
+    x.iter().map(|v| v.max(0.0)).sum()
+}
+
+/// [`positive_sum`] over the bins within `half` of `j`, clipped to `x`.
+fn excess_around(x: &[f64], j: usize, half: usize) -> f64 {
+    positive_sum(&x[j.saturating_sub(half)..(j + half + 1).min(x.len())])
+}
+
 fn coherence(c: &Cand, x: &[f64; REGION], lo: usize, hi: usize, nf: f64) -> f64 {
     let mut dsum = 0.0;
     let mut msum = 0.0;
@@ -1030,16 +1040,12 @@ impl BranchState {
             // Only a narrow signal vetoes (a tone, or NPRACH hopping within 45 kHz, 10.1.6):
             // a 12-tone block (180 kHz) seen through the 3.75 kHz window fills the region
             // and must not veto its own 15 kHz report.
-            let pos = |a: usize, b: usize| -> f64 { x[a..b].iter().map(|v| v.max(0.0)).sum() };
-            let local = pos(
-                peak.saturating_sub(VETO_HALF_WIDTH),
-                (peak + VETO_HALF_WIDTH + 1).min(REGION),
-            );
+            let local = excess_around(&x, peak, VETO_HALF_WIDTH);
             // ... and it must not reach the region's ends (a block wider than the region).
             let level = local / (2 * VETO_HALF_WIDTH + 1) as f64;
-            let ends = (pos(0, 4) + pos(REGION - 4, REGION)) / 8.0;
+            let ends = (positive_sum(&x[..4]) + positive_sum(&x[REGION - 4..])) / 8.0;
             let inside = ends <= 0.25 * level + 3.0 * (1.5 / nf / 8.0).sqrt();
-            if coh > MAX_COHERENCE && inside && local >= VETO_LOCAL_FRACTION * pos(0, REGION) {
+            if coh > MAX_COHERENCE && inside && local >= VETO_LOCAL_FRACTION * positive_sum(&x) {
                 // A phase-continuous tone (NPRACH group, carrier): veto 15 kHz reports of it.
                 if self.vetoes.len() == MAX_VETOES {
                     self.vetoes.remove(0);
@@ -1074,16 +1080,16 @@ impl BranchState {
         // bins excluded); the bin just beyond each edge is free but counts in the equivalent
         // width (power over the band and those two bins, over the plateau: 2T for a block);
         // from two bins beyond each edge the skirts must be near noise; the interior flat.
-        let block_shape = |b: usize, w: usize| -> (bool, f64) {
+        let block_shape = |b: usize, w: usize| -> bool {
             // The band and its margins must lie inside the region (else the burst is wider
             // than the region: not an NB-IoT block).
             if b < 1 + EDGE_MARGIN || b + w + 1 + EDGE_MARGIN > REGION {
-                return (false, 0.0);
+                return false;
             }
             let inner = &x[b + 1..b + w - 1];
             let mean = inner.iter().sum::<f64>() / inner.len() as f64;
             if mean <= 0.0 {
-                return (false, 0.0);
+                return false;
             }
             let min_in = inner.iter().fold(f64::MAX, |a, &v| a.min(v));
             let eq_width = x[b - 1..b + w + 1].iter().sum::<f64>() / mean;
@@ -1092,29 +1098,20 @@ impl BranchState {
             let right =
                 x[b + w + 1..b + w + 1 + EDGE_MARGIN].iter().sum::<f64>() / EDGE_MARGIN as f64;
             let edge_tol = MAX_EDGE * mean + 3.0 * sd / (EDGE_MARGIN as f64).sqrt();
-            let ok = left <= edge_tol
+            left <= edge_tol
                 && right <= edge_tol
                 && x[b - 2] <= MAX_NEXT * mean + 3.0 * sd
                 && x[b + w + 1] <= MAX_NEXT * mean + 3.0 * sd
                 && (eq_width - w as f64).abs() <= width_tol
-                && min_in >= MIN_FLAT * mean - 3.0 * sd;
-            (ok, eq_width)
+                && min_in >= MIN_FLAT * mean - 3.0 * sd
         };
         // A tone keeps most of its power within one bin of its peak (about 0.8 of that within
         // three bins); an SC-FDMA block of 3 or more subcarriers spreads it evenly (< 0.6).
-        let near = |j: usize| -> f64 {
-            x[j.saturating_sub(1)..(j + 2).min(REGION)]
-                .iter()
-                .map(|v| v.max(0.0))
-                .sum()
-        };
-        let around: f64 = x[peak.saturating_sub(3)..(peak + 4).min(REGION)]
-            .iter()
-            .map(|v| v.max(0.0))
-            .sum();
-        let tone_like = near(peak) >= TONE_FRACTION * around - 2.0 * sd * 7f64.sqrt();
+        let around = excess_around(&x, peak, 3);
+        let tone_like =
+            excess_around(&x, peak, 1) >= TONE_FRACTION * around - 2.0 * sd * 7f64.sqrt();
         let (tones, b, w) = match multi {
-            Some((d, t, b, w)) if !tone_like && d > x[peak] && block_shape(b, w).0 => (t, b, w),
+            Some((d, t, b, w)) if !tone_like && d > x[peak] && block_shape(b, w) => (t, b, w),
             Some((d, _, _, _)) if d > 1.5 * x[peak] => {
                 // Wide, but not an NB-IoT block (chirp, LTE allocation, noise burst).
                 self.stats.rejected_band_shape += 1;
@@ -1134,12 +1131,7 @@ impl BranchState {
             }
             let lo = b.saturating_sub(1);
             let hi = (b + 2).min(REGION);
-            let near: f64 = x[lo..hi].iter().map(|v| v.max(0.0)).sum();
-            let wide: f64 = x[b.saturating_sub(6)..(b + 7).min(REGION)]
-                .iter()
-                .map(|v| v.max(0.0))
-                .sum();
-            if near < MIN_CONCENTRATION * wide {
+            if excess_around(&x, b, 1) < MIN_CONCENTRATION * excess_around(&x, b, 6) {
                 self.stats.rejected_not_concentrated += 1;
                 return None;
             }
