@@ -100,7 +100,20 @@ fn judge(dets: &[Detection], t: &Truth, fs: f64) -> (bool, bool, usize, String) 
             !ov.is_empty(),
             false,
             extra,
-            format!("{} overlapping", ov.len()),
+            format!(
+                "{} overlapping{}",
+                ov.len(),
+                ov.iter()
+                    .map(|d| format!(
+                        " [tones {} sp {} dt {:.2} ms len {:.2} ms df {:.0} Hz]",
+                        d.params["tones"],
+                        d.params["spacing_hz"],
+                        (d.sample_start as f64 - t.start) / fs * 1e3,
+                        d.sample_len as f64 / fs * 1e3,
+                        d.freq_offset_hz - t.centre_hz
+                    ))
+                    .collect::<String>()
+            ),
         );
     }
     let d = ov[0];
