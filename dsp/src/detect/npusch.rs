@@ -138,6 +138,12 @@ const EDGE_MARGIN: usize = 4;
 /// Detections are held this long after their end (s) so that the other branch's report of
 /// the same burst (the 3.75 kHz branch closes up to a 32 ms window later) can be merged.
 const HOLD_S: f64 = 0.08;
+/// Shortest extent accepted, as a fraction of the shortest transmission of the resolved
+/// width (one resource unit, Table 10.1.2.3-1).
+const MIN_DURATION_FRACTION: f64 = 0.75;
+/// Constant-envelope test: tolerated relative deviation of a slot's band energy excess from
+/// the extent's mean (model error: symbol-boundary and leakage effects of the STFT).
+const CONSTANT_TOLERANCE: f64 = 0.15;
 /// Extent: level between noise (0) and the mean signal excess (1) that a frame must exceed.
 const EXTENT_LEVEL: f64 = 0.5;
 
@@ -250,8 +256,12 @@ pub struct NpuschStats {
     /// 15 kHz detections dropped because the 3.75 kHz branch saw a phase-continuous tone
     /// there at the same time (NPRACH symbol groups hopping over 45 kHz, carriers).
     pub vetoed: u64,
-    /// Candidates with no frame standing out of the noise.
+    /// Candidates with no frame standing out of the noise, or shorter than 3/4 of the
+    /// shortest transmission of their width (one resource unit).
     pub rejected_too_short: u64,
+    /// Candidates whose band power is not constant over their extent, slot by slot (a
+    /// duty-cycled burst train: GSM, a radar, a frequency hopper dwelling there).
+    pub rejected_not_constant: u64,
     /// Candidates overlapping an already emitted detection of the same branch.
     pub rejected_duplicate: u64,
     /// Detections emitted.
@@ -639,6 +649,7 @@ impl NpuschDetector {
             s.rejected_continuous += t.rejected_continuous;
             s.vetoed += t.vetoed;
             s.rejected_too_short += t.rejected_too_short;
+            s.rejected_not_constant += t.rejected_not_constant;
             s.rejected_duplicate += t.rejected_duplicate;
             s.detections += t.detections;
         }
@@ -1258,6 +1269,70 @@ impl BranchState {
                 None => break,
             }
         }
+        // Constant envelope: an NPUSCH transmission keeps its power over every slot of its
+        // resource units (10.1.3, 10.1.5: every symbol carries data or DMRS at one power, on
+        // all its subcarriers at once), so inside the extent, the end slots left out, the
+        // energy per slot (0.5 ms at 15 kHz, 2 ms at 3.75 kHz) of each column (one tone:
+        // the weighted tone bins; a block: each 4-bin group of the band) must vary only as
+        // noise does. Q = sum over cells of the squared deviation from the column's mean over
+        // its variance (noise and signal x noise, x 1.5 for overlapping frames and x 1.6 for
+        // neighbouring padded bins, plus a 15 % tolerance on the level); on a constant
+        // envelope Q ~ chi-square(columns x (slots - 1)), rejected beyond 8 standard
+        // deviations. A GSM burst train (0.58 ms in 4.6 ms) or a chirp sweeping the band
+        // group by group gives Q in the hundreds. Two slots are left out at each end (one
+        // below 8 slots: at low SNR the extent can reach into the noise); extents of fewer
+        // than 3 slots inside are not tested.
+        {
+            let slot_s = if self.spacing_hz == 15000 {
+                0.5e-3
+            } else {
+                2e-3
+            };
+            let l = ((slot_s * self.fs / self.hop as f64 / per).round() as usize).max(1);
+            let n_chunks = (k1 - k0) / l;
+            let skip = if n_chunks >= 8 { 2 } else { 1 };
+            let fine = weights[GROUPS..].iter().any(|&w| w > 0.0);
+            let frames = l as f64 * per;
+            // Columns: (weights over the entry, noise mean per frame, noise var per frame).
+            let columns: Vec<([f32; EXT_W], f64, f64)> = if fine {
+                let w2: f64 = weights.iter().map(|&w| (w as f64).powi(2)).sum();
+                vec![(weights, noise_w, w2)]
+            } else {
+                (g0..=g1)
+                    .map(|g| {
+                        let mut w = [0.0f32; EXT_W];
+                        w[g] = 1.0;
+                        (w, GROUP as f64, GROUP as f64)
+                    })
+                    .collect()
+            };
+            if n_chunks >= 2 * skip + 3 {
+                let nc = n_chunks - 2 * skip;
+                let (mut q, mut dof) = (0.0f64, 0.0f64);
+                for (w, mu, w2) in &columns {
+                    let cells: Vec<f64> = (0..nc)
+                        .map(|i| {
+                            let a = k0 + (skip + i) * l;
+                            c.ext[a..a + l]
+                                .iter()
+                                .map(|e| e.iter().zip(w).map(|(a, b)| (a * b) as f64).sum::<f64>())
+                                .sum()
+                        })
+                        .collect();
+                    let mean = cells.iter().sum::<f64>() / nc as f64;
+                    let ratio = (mean / (frames * mu) - 1.0).max(0.0);
+                    let excess = (mean - frames * mu).max(0.0);
+                    let var = frames * 1.5 * 1.6 * w2 * (1.0 + 2.0 * ratio)
+                        + (CONSTANT_TOLERANCE * excess).powi(2);
+                    q += cells.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / var;
+                    dof += nc as f64 - 1.0;
+                }
+                if q > dof + 8.0 * (2.0 * dof).sqrt() {
+                    self.stats.rejected_not_constant += 1;
+                    return None;
+                }
+            }
+        }
         // Power over the run, band bins with leakage margins.
         let mut esum = 0.0f64;
         for e in &c.ext[k0..k1] {
@@ -1295,6 +1370,22 @@ impl BranchState {
             (_, 6) => 2e-3,
             _ => 1e-3,
         };
+        // No NPUSCH is shorter than one resource unit of its width (Table 10.1.2.3-1; one
+        // tone: a format-2 unit, 4 slots): 1 ms for 12 tones, 2 ms for 6 tones or one 15 kHz
+        // tone, 4 ms for 3 tones, 8 ms for one 3.75 kHz tone. A quarter is allowed for the
+        // extent's error at low SNR. (A single GSM burst, 0.58 ms and 200 kHz wide, is
+        // otherwise a fair 12-tone block.)
+        let min_s = match (self.spacing_hz, tones) {
+            (3750, _) => 8e-3,
+            (_, 1) => 2e-3,
+            (_, 3) => 4e-3,
+            (_, 6) => 2e-3,
+            _ => 1e-3,
+        };
+        if duration_s < MIN_DURATION_FRACTION * min_s {
+            self.stats.rejected_too_short += 1;
+            return None;
+        }
         let rus = (duration_s / ru_s).round().max(1.0) as u64;
         let mut params = Map::new();
         params.insert("tones".into(), Value::from(tones));
@@ -1681,6 +1772,71 @@ mod tests {
             add_awgn(&mut x, NOISE, &mut rng);
             let out = run(&mut det(fs), &x, 8192);
             assert!(out.is_empty(), "{fs} noise: {out:?}");
+        }
+    }
+
+    /// Known limitation (experimental detector): GSM handset burst trains (45.002: 0.58 ms
+    /// GMSK bursts, 200 kHz wide, one per 4.615 ms frame for a call, four for multislot
+    /// GPRS) are sometimes taken for 12-tone NPUSCH. The constant-envelope and shortest-unit
+    /// tests remove most of them (`scan --detectors npusch` on 40-burst calls at 20 dB: 16
+    /// reports in 6 recordings before, see `docs/DETECTION.md` for after), but a 2.3 ms
+    /// multislot burst at low SNR has the width, the flatness within noise and the constant
+    /// envelope of a 2-unit 12-tone NPUSCH, and a weak call can still pass over a long
+    /// extent. Only the DMRS test (10.1.4; the experimental PUSCH detector rejects GSM that
+    /// way) would tell them apart.
+    #[test]
+    #[ignore = "known limitation: GSM bursts can pass as 12-tone NPUSCH"]
+    fn gsm_burst_trains_are_not_npusch() {
+        gsm_trains(&[1, 4], &[5.0, 12.0, 20.0, 30.0], "gsm");
+    }
+
+    fn gsm_trains(slot_counts: &[u32], snrs: &[f64], tag: &str) {
+        let mut rng = fresh_rng(tag);
+        for &fs in &[1.92e6, 7.68e6] {
+            for &slots in slot_counts {
+                for &snr in snrs {
+                    let g = crate::synth::interferer::GsmConfig {
+                        n_frames: 12,
+                        slots_per_frame: slots,
+                        training_sequence: Some(rng.random_range(0..8)),
+                        ..Default::default()
+                    }
+                    .generate(&mut rng)
+                    .expect("gsm");
+                    let p = signal_power_for_snr(NOISE, fs, snr, 180e3);
+                    let fc = rng.random_range(-0.3 * fs..0.3 * fs);
+                    let x = interferer_scene(fs, g.signal.as_ref(), p, fc, &mut rng);
+                    let out = run(&mut det(fs), &x, 8192);
+                    assert!(out.is_empty(), "{fs} gsm x{slots} at {snr} dB: {out:?}");
+                }
+            }
+        }
+    }
+
+    /// A LoRa-like chirp that sweeps a 6-tone band within one extent (a draw of the interferer
+    /// test above that an earlier version of that test never made): its groups light up one
+    /// after the other, which the constant-envelope test rejects (before it, it was reported
+    /// as 6-tone NPUSCH at 20 dB).
+    #[test]
+    fn chirp_sweeping_a_block_is_not_npusch() {
+        use crate::synth::interferer::ChirpConfig;
+        let mut rng = fresh_rng("chirp-block");
+        for &(sf, snr) in &[(9u32, 20.0), (9, 25.0), (8, 20.0)] {
+            for _ in 0..3 {
+                let fs = 1.92e6;
+                let c = ChirpConfig {
+                    bandwidth_hz: 125e3,
+                    spreading_factor: sf,
+                    n_symbols: 10,
+                }
+                .generate()
+                .expect("chirp");
+                let p = signal_power_for_snr(NOISE, fs, snr, 180e3);
+                let fc = rng.random_range(-0.3 * fs..0.3 * fs);
+                let x = interferer_scene(fs, c.signal.as_ref(), p, fc, &mut rng);
+                let out = run(&mut det(fs), &x, 8192);
+                assert!(out.is_empty(), "chirp sf{sf} at {snr} dB: {out:?}");
+            }
         }
     }
 

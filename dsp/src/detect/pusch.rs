@@ -810,8 +810,20 @@ impl PuschDetector {
         // larger (robust against other signals inside a wrong allocation).
         let e: f64 = yy.iter().map(|v| v.norm_sqr() as f64).sum();
         let mf = st.m as f64;
-        let resid = ((e - best_v as f64 / mf) / (mf - 1.0)).max(floor);
-        best.t = best_v as f64 / (mf * resid);
+        let resid_fit = (e - best_v as f64 / mf) / (mf - 1.0);
+        let resid = resid_fit.max(floor);
+        let t = best_v as f64 / (mf * resid);
+        // With another strong signal in the allocation (a GSM burst, a downlink) the
+        // normaliser is that signal's residual, and T is then an F(2, 2(M - 1)) ratio, whose
+        // tail `(1 + t / (M - 1))^-(M - 1)` is far heavier than the Exp(1) tail the
+        // thresholds assume (for M = 12, P(T > 20) is 1e-3, not 2e-9). So when the residual
+        // clearly exceeds the floor (by 3 of its standard deviations, 1 / sqrt(M - 1) each),
+        // T is mapped to the Exp(1) value with the same tail, `(M - 1) ln(1 + T / (M - 1))`.
+        best.t = if resid_fit > floor * (1.0 + 3.0 / (mf - 1.0).sqrt()) {
+            (mf - 1.0) * (t / (mf - 1.0)).ln_1p()
+        } else {
+            t
+        };
         // G(f) = sum g(k) e^{-j 2 pi k f / F} peaks at f = -F (n_cs / 12 + d / N): shift.
         best.shift = ((st.f as f64 - best.shift) / st.f as f64 * 12.0).rem_euclid(12.0);
         best
