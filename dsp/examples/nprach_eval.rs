@@ -23,7 +23,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 mod common;
-use common::{arg_after, feed_noise, overlapping};
+use common::{arg_after, feed_noise, overlapping, positional};
+
+/// Usage, as in the module documentation.
+const USAGE: &str = "usage:\ncargo run --release -p ciot-dsp --example nprach_eval -- pd   FS FORMAT REPS SNR_DB... [--trials N] [--seed S]\ncargo run --release -p ciot-dsp --example nprach_eval -- fa   FS SECONDS [--rate FA_PER_HOUR] [--windows 1,2,4,8] [--seed S]\ncargo run --release -p ciot-dsp --example nprach_eval -- speed FS SECONDS";
 
 const NOISE: f64 = 1e-3;
 
@@ -164,8 +167,8 @@ fn main() {
     }
     match mode {
         "pd" => {
-            let format: u8 = args[2].parse().expect("format");
-            let reps: u32 = args[3].parse().expect("reps");
+            let format: u8 = positional(&args, 2, "format", USAGE);
+            let reps: u32 = positional(&args, 3, "reps", USAGE);
             let trials: u64 = arg_after(&args, "--trials")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(100);
@@ -279,6 +282,9 @@ fn main() {
             }
             println!("{:?}", d.stats());
         }
-        _ => eprintln!("modes: pd, fa, speed"),
+        _ => {
+            eprintln!("unknown mode {mode:?}\n\n{USAGE}");
+            std::process::exit(2)
+        }
     }
 }

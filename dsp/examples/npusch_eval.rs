@@ -23,7 +23,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 mod common;
-use common::{arg_after, cpu_s, feed_noise, overlapping};
+use common::{arg_after, cpu_s, feed_noise, overlapping, positional};
+
+/// Usage, as in the module documentation.
+const USAGE: &str = "usage:\ncargo run --release -p ciot-dsp --example npusch_eval -- pd    FS SPACING TONES SNR_DB... [--reps R] [--format F] [--trials N] [--seed S]\ncargo run --release -p ciot-dsp --example npusch_eval -- fa    FS SECONDS [--rate FA_PER_HOUR] [--seed S]\ncargo run --release -p ciot-dsp --example npusch_eval -- speed FS SECONDS";
 
 const NOISE: f64 = 1e-3;
 
@@ -156,8 +159,8 @@ fn main() {
     }
     match mode {
         "pd" => {
-            let spacing: u32 = args[2].parse().expect("spacing");
-            let tones: u32 = args[3].parse().expect("tones");
+            let spacing: u32 = positional(&args, 2, "spacing", USAGE);
+            let tones: u32 = positional(&args, 3, "tones", USAGE);
             let trials: u64 = arg_after(&args, "--trials")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(100);
@@ -246,6 +249,9 @@ fn main() {
                 n / fs / (c1 - c0)
             );
         }
-        _ => eprintln!("modes: pd, fa, speed"),
+        _ => {
+            eprintln!("unknown mode {mode:?}\n\n{USAGE}");
+            std::process::exit(2)
+        }
     }
 }

@@ -12,6 +12,22 @@ use num_complex::Complex32;
 use rand::Rng;
 use std::time::Instant;
 
+/// Positional argument `i` parsed as `T`; on a missing or unparsable one, prints `usage`
+/// (what is wrong first) and exits with status 2 instead of panicking.
+pub fn positional<T: std::str::FromStr>(args: &[String], i: usize, name: &str, usage: &str) -> T {
+    match args.get(i).map(|s| s.parse::<T>()) {
+        Some(Ok(v)) => v,
+        Some(Err(_)) => {
+            eprintln!("{name}: cannot parse {:?}\n\n{usage}", args[i]);
+            std::process::exit(2)
+        }
+        None => {
+            eprintln!("missing {name}\n\n{usage}");
+            std::process::exit(2)
+        }
+    }
+}
+
 /// The argument that follows `key` on the command line (`--seed 7` gives `"7"` for
 /// `--seed`), or `None` when `key` is absent or last.
 pub fn arg_after(args: &[String], key: &str) -> Option<String> {
