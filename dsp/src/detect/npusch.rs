@@ -67,6 +67,8 @@
 //!   30 kHz at 3.75 kHz) and overlapping in time are reported as one.
 //! - The 40 ms gap after every 256 ms of transmission (10.1.3.6) splits a detection.
 
+mod structure;
+
 use super::{lte_rate_multiple, Detection};
 use crate::stft::{PhaseReference, Stft, StftConfig, StftError, StftFrame, Window};
 use crate::synth::npusch::{ru_slots, Spacing};
@@ -74,6 +76,7 @@ use crate::synth::{Kind, Tech};
 use num_complex::{Complex32, Complex64};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use structure::Tester;
 
 /// Subcarrier spacings the detector can search, Hz (10.1.5).
 pub const SPACINGS_HZ: [u32; 2] = [15000, 3750];
@@ -266,6 +269,12 @@ pub struct NpuschStats {
     /// Candidates whose band power is not constant over their extent, slot by slot (a
     /// duty-cycled burst train: GSM, a radar, a frequency hopper dwelling there).
     pub rejected_not_constant: u64,
+    /// Candidates whose envelope in their band is that of Gaussian noise (kurtosis near 2
+    /// where an NPUSCH at their SNR would be near-constant): band-limited noise bursts.
+    pub rejected_noise_like: u64,
+    /// Candidates whose samples had left the raw history when they closed (envelope not
+    /// tested).
+    pub envelope_untested: u64,
     /// Candidates overlapping an already emitted detection of the same branch.
     pub rejected_duplicate: u64,
     /// Detections emitted.
@@ -530,6 +539,8 @@ pub struct NpuschDetector {
     /// Scratch for one branch's new detections.
     fresh: Vec<Detection>,
     hold_samples: u64,
+    /// Raw-sample history and the waveform tests on it (`structure`).
+    tester: Tester,
 }
 
 impl std::fmt::Debug for NpuschDetector {
@@ -626,6 +637,7 @@ impl NpuschDetector {
             stats: NpuschStats::default(),
             pending: Vec::with_capacity(64),
             fresh: Vec::with_capacity(64),
+            tester: Tester::new((structure::HISTORY_S * fs).ceil() as usize),
         })
     }
 
@@ -650,6 +662,8 @@ impl NpuschDetector {
             s.vetoed += t.vetoed;
             s.rejected_too_short += t.rejected_too_short;
             s.rejected_not_constant += t.rejected_not_constant;
+            s.rejected_noise_like += t.rejected_noise_like;
+            s.envelope_untested += t.envelope_untested;
             s.rejected_duplicate += t.rejected_duplicate;
             s.detections += t.detections;
         }
@@ -678,6 +692,7 @@ impl NpuschDetector {
         self.next_sample = None;
         self.pending.clear();
         self.fresh.clear();
+        self.tester.hist.clear();
         for b in &mut self.branches {
             b.stft.reset();
             b.st.reset();
@@ -687,7 +702,9 @@ impl NpuschDetector {
     /// End of stream: closes every open candidate and emits what qualifies.
     pub fn finish(&mut self, out: &mut Vec<Detection>) {
         for i in 0..self.branches.len() {
-            self.branches[i].st.close_all(&mut self.fresh);
+            self.branches[i]
+                .st
+                .close_all(&mut self.fresh, &mut self.tester);
             self.absorb();
         }
         self.flush(u64::MAX, out);
@@ -763,11 +780,14 @@ impl NpuschDetector {
         }
         self.next_sample = Some(first_sample + x.len() as u64);
         self.stats.samples += x.len() as u64;
+        self.tester.hist.push(first_sample, x);
         for i in 0..self.branches.len() {
             let b = &mut self.branches[i];
             let st = &mut b.st;
             let fresh = &mut self.fresh;
-            b.stft.process(first_sample, x, |f| st.on_frame(f, fresh));
+            let tester = &mut self.tester;
+            b.stft
+                .process(first_sample, x, |f| st.on_frame(f, fresh, tester));
             self.absorb();
         }
         let now = first_sample + x.len() as u64;
@@ -789,10 +809,10 @@ impl BranchState {
         self.vetoes.clear();
     }
 
-    fn close_all(&mut self, out: &mut Vec<Detection>) {
+    fn close_all(&mut self, out: &mut Vec<Detection>, tester: &mut Tester) {
         for i in 0..self.cands.len() {
             if self.cands[i].active {
-                self.close(i, out);
+                self.close(i, out, tester);
             }
         }
     }
@@ -802,7 +822,7 @@ impl BranchState {
         (bin - (self.nb / 2) as f64) * self.fs / self.nb as f64
     }
 
-    fn on_frame(&mut self, f: StftFrame<'_>, out: &mut Vec<Detection>) {
+    fn on_frame(&mut self, f: StftFrame<'_>, out: &mut Vec<Detection>, tester: &mut Tester) {
         let h = self.frame;
         self.frame += 1;
         self.stats.frames += 1;
@@ -903,7 +923,7 @@ impl BranchState {
         let close_after = 2 * self.test_every + 2;
         for i in 0..self.cands.len() {
             if self.cands[i].active && h > self.cands[i].last_cross + close_after {
-                self.close(i, out);
+                self.close(i, out, tester);
             }
         }
     }
@@ -1067,9 +1087,9 @@ impl BranchState {
     }
 
     /// Ends candidate `i`: classifies it and emits a detection when it qualifies.
-    fn close(&mut self, i: usize, out: &mut Vec<Detection>) {
+    fn close(&mut self, i: usize, out: &mut Vec<Detection>, tester: &mut Tester) {
         self.cands[i].active = false;
-        if let Some(d) = self.classify(i) {
+        if let Some(d) = self.classify(i, tester) {
             let dup = self.last_emit.is_some_and(|(s, e, f)| {
                 d.sample_start < e
                     && d.sample_end() > s
@@ -1085,7 +1105,7 @@ impl BranchState {
         }
     }
 
-    fn classify(&mut self, i: usize) -> Option<Detection> {
+    fn classify(&mut self, i: usize, tester: &mut Tester) -> Option<Detection> {
         let c = &self.cands[i];
         let nf = c.frames.max(1) as f64;
         // Per-frame excess of each region bin (0 on noise).
@@ -1160,7 +1180,14 @@ impl BranchState {
             let right =
                 x[b + w + 1..b + w + 1 + EDGE_MARGIN].iter().sum::<f64>() / EDGE_MARGIN as f64;
             let edge_tol = MAX_EDGE * mean + 3.0 * sd / (EDGE_MARGIN as f64).sqrt();
-            left <= edge_tol
+            // ... and the plateau must stand out of each margin by 3 standard deviations of
+            // the difference (x 1.6 for neighbouring padded bins): at low per-bin SNR the
+            // tolerances above let any flat stretch of a wide signal pass (a wideband noise
+            // burst's 24 bins "had" empty edges within noise).
+            let standout = 3.0 * sd * (1.6 / inner.len() as f64 + 1.6 / EDGE_MARGIN as f64).sqrt();
+            mean - left >= standout
+                && mean - right >= standout
+                && left <= edge_tol
                 && right <= edge_tol
                 && x[b - 2] <= MAX_NEXT * mean + 3.0 * sd
                 && x[b + w + 1] <= MAX_NEXT * mean + 3.0 * sd
@@ -1373,6 +1400,34 @@ impl BranchState {
             self.stats.rejected_too_short += 1;
             return None;
         }
+        // Envelope: band-limited Gaussian noise (a noise burst of the width of a tone or a
+        // block) has the Rayleigh envelope of kurtosis 2; NPUSCH is near-constant
+        // (`structure`). Tested inside the extent, one slot in from each end.
+        let freq_offset_hz = self.bin_hz(r0 as f64 + centre_bin);
+        let half_hz = if tones == 1 {
+            sp
+        } else {
+            (tones as f64 / 2.0 + 1.0) * sp
+        };
+        let inset = ((slot_s * self.fs) as u64).min(sample_len / 4);
+        let envelope = tester.envelope(
+            sample_start + inset,
+            sample_start + sample_len - inset,
+            self.fs,
+            freq_offset_hz,
+            half_hz,
+            noise_per_sample,
+            structure::CHUNK_SLOTS as f64 * slot_s,
+            structure::kappa0(tones),
+        );
+        match envelope {
+            Some(e) if e.noise_like() => {
+                self.stats.rejected_noise_like += 1;
+                return None;
+            }
+            Some(_) => {}
+            None => self.stats.envelope_untested += 1,
+        }
         let rus = (duration_s / ru_s).round().max(1.0) as u64;
         let mut params = Map::new();
         params.insert("tones".into(), Value::from(tones));
@@ -1388,13 +1443,19 @@ impl BranchState {
             "coherence".into(),
             Value::from((coherence * 1e3).round() / 1e3),
         );
+        if let Some(e) = envelope {
+            params.insert(
+                "kurtosis".into(),
+                Value::from((e.kappa * 1e3).round() / 1e3),
+            );
+        }
         let metric = c.best;
         Some(Detection {
             kind: Kind::Npusch,
             tech: Tech::NbIot,
             sample_start,
             sample_len,
-            freq_offset_hz: self.bin_hz(r0 as f64 + centre_bin),
+            freq_offset_hz,
             bandwidth_hz: bw,
             power,
             snr_db,
@@ -1649,10 +1710,9 @@ mod tests {
         rejects(false);
     }
 
-    /// Known limitation (experimental detector): a wideband noise burst can be taken for a
-    /// 12-tone NPUSCH (the DMRS of 10.1.4 is not used yet).
+    /// Noise bursts 50 kHz - 1 MHz wide (a wideband one used to pass as a 12-tone NPUSCH:
+    /// a flat stretch of it "had" empty edges within the noise allowance).
     #[test]
-    #[ignore = "known limitation: wideband noise bursts can pass as 12-tone NPUSCH"]
     fn noise_bursts_are_not_npusch() {
         rejects(true);
     }
@@ -1838,11 +1898,58 @@ mod tests {
         }
     }
 
-    /// Known limitation: a band-limited Gaussian noise burst about 15 - 25 kHz wide has the
-    /// width and the lag-N incoherence of a 15 kHz single-tone NPUSCH; nothing in this
-    /// detector tells them apart yet (the DMRS / CP tests that would are not implemented).
+    /// Band-limited Gaussian noise bursts of the widths of a tone, of 3 - 12 tones and wider,
+    /// 4 - 30 ms long, at 10 - 25 dB in their own band (fresh draws of width, length, place
+    /// and SNR), are never NPUSCH: the envelope test of `structure` (kurtosis 2 against an
+    /// NPUSCH's near-constant envelope) and the block's standing out of its margins.
     #[test]
-    #[ignore = "known limitation: narrow noise bursts pass as 15 kHz single tones"]
+    fn noise_bursts_of_tone_and_block_widths_are_not_npusch() {
+        noise_bursts_of_widths(10.0, 25.0, "noise-widths");
+    }
+
+    /// Known limitation: weaker bursts (0 - 10 dB in their band) leave too little evidence
+    /// in a few milliseconds for the envelope test, which then abstains (or errs: in another
+    /// draw a 40 kHz burst of 8 ms at 8.7 dB measured kurtosis 1.81 against 1.68 expected
+    /// of a 3-tone NPUSCH); 7 of these 32 draws were reported when this was written, all
+    /// below 4 dB in their band.
+    #[test]
+    #[ignore = "known limitation: weak narrow noise bursts can pass as single tones"]
+    fn weak_noise_bursts_are_not_npusch() {
+        noise_bursts_of_widths(0.0, 10.0, "weak-noise-widths");
+    }
+
+    fn noise_bursts_of_widths(snr_min: f64, snr_max: f64, tag: &str) {
+        use crate::synth::interferer::NoiseBurstConfig;
+        let mut rng = fresh_rng(tag);
+        let mut reported = Vec::new();
+        for &fs in &[1.92e6, 7.68e6] {
+            for &bw in &[12e3, 20e3, 40e3, 60e3, 100e3, 180e3, 220e3, 400e3] {
+                for _ in 0..2 {
+                    let d = rng.random_range(4e-3..30e-3);
+                    let snr = rng.random_range(snr_min..snr_max);
+                    let b = NoiseBurstConfig {
+                        bandwidth_hz: bw,
+                        duration_s: d,
+                    }
+                    .generate(&mut rng)
+                    .expect("noise burst");
+                    let p = NOISE * bw / fs * 10f64.powf(snr / 10.0);
+                    let f = rng.random_range(-0.3 * fs..0.3 * fs);
+                    let x = interferer_scene(fs, b.signal.as_ref(), p, f, &mut rng);
+                    let out = run(&mut det(fs), &x, 8192);
+                    if !out.is_empty() {
+                        reported.push(format!("{fs} {bw} Hz {d:.4} s {snr:.1} dB: {out:?}"));
+                    }
+                }
+            }
+        }
+        assert!(reported.is_empty(), "{}", reported.join("\n"));
+    }
+
+    /// A band-limited Gaussian noise burst 20 kHz wide has the width and the lag-N
+    /// incoherence of a 15 kHz single-tone NPUSCH; its Rayleigh envelope (kurtosis 2) tells
+    /// it apart (`structure`; it passed before that test).
+    #[test]
     fn narrow_noise_burst_is_not_npusch() {
         use crate::synth::interferer::NoiseBurstConfig;
         let mut rng = fresh_rng("narrow-noise");

@@ -1,0 +1,534 @@
+//! Waveform tests on the raw samples of an NPUSCH candidate (TS 36.211 10.1.5).
+//!
+//! The band-energy statistic and the shape tests of the parent module see only power per
+//! bin and frame. Band-limited Gaussian noise bursts of the right width pass them: they are
+//! as wide as a tone or a block, have no lag-N phase continuity and can keep a constant
+//! mean power. What separates them is the envelope: an SC-FDMA signal of 10.1.5 (one tone
+//! with its phase rotation, or a block of QPSK subcarriers) has a nearly constant or gently
+//! varying envelope, while Gaussian noise has a Rayleigh envelope. The test here:
+//!
+//! ```text
+//!  history ring of raw input (bounded, HISTORY_S)
+//!    --> the candidate's extent (its end slots left out), FFT, the band around its centre
+//!        kept (one tone: +- Df; T tones: the block and one subcarrier each side),
+//!        inverse FFT at a lower rate (frequency-domain decimation, exact in the band)
+//!    --> per chunk (8 slots), the envelope kurtosis k = mean|y|^4 / (mean|y|^2)^2
+//!        Gaussian noise (any spectrum): 2
+//!        signal of own kurtosis k0 in Gaussian noise (S, s2 the powers in the band):
+//!            k_T = (k0 S^2 + 4 S s2 + 2 s2^2) / (S + s2)^2
+//!    --> weighted over chunks (weights of the matched test between k_T and 2); the
+//!        candidate is rejected as noise-like when k lies nearer 2 than k_T and at least
+//!        `REJECT_SD` standard deviations above k_T (so at low SNR, where k_T nears 2,
+//!        the test abstains)
+//! ```
+//!
+//! `k0` of the NPUSCH waveform is measured on the synthesiser's signal (10.1.5 exactly,
+//! see `crate::synth::npusch`) through the same band extraction, per width; the constants
+//! below are those measurements rounded up (a larger `k0` rejects less). Approximation
+//! (named): the standard deviation of `k` is that of independent Gaussian samples,
+//! `2 / sqrt(n_eff)` with `n_eff` the chunk's duration times the kept bandwidth.
+
+use num_complex::Complex32;
+use rustfft::FftPlanner;
+
+/// Seconds of raw input kept for the tests: a 15 kHz candidate closes at most about 9 ms
+/// after its burst ends, a 3.75 kHz one about 36 ms (its long window is 32 ms).
+pub(super) const HISTORY_S: f64 = 0.08;
+/// Longest stretch of a candidate's extent that is tested, seconds.
+const MAX_TEST_S: f64 = 0.032;
+/// Shortest stretch tested, seconds.
+const MIN_TEST_S: f64 = 0.4e-3;
+/// Slots per chunk of the kurtosis estimate.
+pub(super) const CHUNK_SLOTS: usize = 8;
+/// A candidate is rejected when its kurtosis lies this many standard deviations above the
+/// value of an NPUSCH at its SNR (and nearer the Gaussian 2).
+const REJECT_SD: f64 = 3.0;
+
+/// Envelope kurtosis `k0` of the noiseless NPUSCH waveform through the band extraction, by
+/// width (measured on the synthesiser's waveform, `kappa0_of_the_synthesised_waveform`).
+pub(super) fn kappa0(tones: u32) -> f64 {
+    match tones {
+        1 => 1.25,
+        3 | 6 => 1.5,
+        _ => 1.45,
+    }
+}
+
+/// Raw input samples of the last [`HISTORY_S`] seconds.
+#[derive(Debug, Clone)]
+pub(super) struct History {
+    buf: Vec<Complex32>,
+    /// Stamp of the first sample kept since the last clear, and of the next sample.
+    start: u64,
+    end: u64,
+}
+
+impl History {
+    pub(super) fn new(capacity: usize) -> Self {
+        History {
+            buf: vec![Complex32::new(0.0, 0.0); capacity.max(1)],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Forgets everything; the next push starts at its own stamp.
+    pub(super) fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Appends `x` stamped `first` (after a gap the history restarts there).
+    pub(super) fn push(&mut self, first: u64, x: &[Complex32]) {
+        if first != self.end || self.start == self.end {
+            self.start = first;
+            self.end = first;
+        }
+        let cap = self.buf.len();
+        let x = if x.len() > cap {
+            self.end += (x.len() - cap) as u64;
+            self.start = self.end;
+            &x[x.len() - cap..]
+        } else {
+            x
+        };
+        let mut pos = (self.end % cap as u64) as usize;
+        let mut rest = x;
+        while !rest.is_empty() {
+            let n = rest.len().min(cap - pos);
+            self.buf[pos..pos + n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            pos = (pos + n) % cap;
+        }
+        self.end += x.len() as u64;
+        self.start = self.start.max(self.end.saturating_sub(cap as u64));
+    }
+
+    /// Copies samples `a .. b`, clipped to what is kept, into `out`; returns the stamp of
+    /// the first copied sample, or `None` when nothing of the range is kept.
+    pub(super) fn copy(&self, a: u64, b: u64, out: &mut Vec<Complex32>) -> Option<u64> {
+        let a = a.max(self.start);
+        let b = b.min(self.end);
+        out.clear();
+        if a >= b {
+            return None;
+        }
+        let cap = self.buf.len() as u64;
+        for s in a..b {
+            out.push(self.buf[(s % cap) as usize]);
+        }
+        Some(a)
+    }
+}
+
+/// Outcome of the envelope test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Envelope {
+    /// Measured kurtosis, weighted over chunks.
+    pub kappa: f64,
+    /// Kurtosis expected of an NPUSCH at the measured SNR, same weights.
+    pub expected: f64,
+    /// Separation of the two hypotheses (NPUSCH, Gaussian), standard deviations.
+    pub separation: f64,
+    /// Position between them: 0 at the NPUSCH value, 1 at the Gaussian 2.
+    pub position: f64,
+    /// Excess of the measured kurtosis over the NPUSCH value, in standard deviations under
+    /// the NPUSCH hypothesis.
+    pub significance: f64,
+}
+
+impl Envelope {
+    /// Noise-like: nearer the Gaussian value and clearly above the NPUSCH one.
+    pub(super) fn noise_like(&self) -> bool {
+        self.position > 0.5 && self.significance > REJECT_SD
+    }
+}
+
+/// The raw-sample history with the tests' FFT plans and buffers.
+pub(super) struct Tester {
+    /// Raw input of the last [`HISTORY_S`] seconds.
+    pub(super) hist: History,
+    planner: FftPlanner<f32>,
+    raw: Vec<Complex32>,
+    spec: Vec<Complex32>,
+    band: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+}
+
+impl std::fmt::Debug for Tester {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tester").finish_non_exhaustive()
+    }
+}
+
+impl Tester {
+    /// A tester keeping `capacity` raw samples.
+    pub(super) fn new(capacity: usize) -> Self {
+        Tester {
+            hist: History::new(capacity),
+            planner: FftPlanner::new(),
+            raw: Vec::new(),
+            spec: Vec::new(),
+            band: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The envelope test of a candidate: samples `a .. b` of the history (the last
+    /// [`MAX_TEST_S`] of them), the band `centre_hz +- half_hz` (input frequency), `noise`
+    /// the input noise power per sample, `chunk_s` the chunk length. `None` when too little
+    /// of the range is still in the history.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn envelope(
+        &mut self,
+        a: u64,
+        b: u64,
+        fs: f64,
+        centre_hz: f64,
+        half_hz: f64,
+        noise: f64,
+        chunk_s: f64,
+        k0: f64,
+    ) -> Option<Envelope> {
+        let max_len = (MAX_TEST_S * fs) as u64;
+        let a = a.max(b.saturating_sub(max_len));
+        self.hist.copy(a, b, &mut self.raw)?;
+        let len = self.raw.len();
+        if (len as f64) < MIN_TEST_S * fs {
+            return None;
+        }
+        let (rate, n_kept) = self.extract(fs, centre_hz, half_hz);
+        let kept_hz = n_kept as f64 * fs / self.spec.len() as f64;
+        // Noise per output sample: the input noise over the kept bins.
+        let s2 = noise * n_kept as f64 / self.spec.len() as f64;
+        // Output samples that hold the input (the rest is the zero padding), ends trimmed by
+        // the extraction's ringing (a few samples at the kept bandwidth).
+        let used = ((len as f64) * rate / fs) as usize;
+        let trim = ((4.0 * rate / kept_hz).ceil() as usize).min(used / 4);
+        let y = &self.band[trim..used.saturating_sub(trim)];
+        // Equal chunks of about `chunk_s` (at least one).
+        let n_chunks = ((y.len() as f64 / (chunk_s * rate)).round() as usize).max(1);
+        let chunk = y.len().div_ceil(n_chunks).max(1);
+        let (mut num, mut den, mut wk, mut we, mut wsum, mut var_t) =
+            (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for c in y.chunks(chunk) {
+            let n = c.len() as f64;
+            let m2 = c.iter().map(|v| v.norm_sqr() as f64).sum::<f64>() / n;
+            let m4 = c.iter().map(|v| (v.norm_sqr() as f64).powi(2)).sum::<f64>() / n;
+            if m2 <= 0.0 {
+                continue;
+            }
+            let kappa = m4 / (m2 * m2);
+            let s = (m2 - s2).max(0.0);
+            let expected = (k0 * s * s + 4.0 * s * s2 + 2.0 * s2 * s2) / (m2 * m2).max(1e-30);
+            let expected = expected.min(2.0);
+            let n_eff = (n * kept_hz / rate).max(1.0);
+            let var = 4.0 / n_eff;
+            let g = 2.0 - expected;
+            // Matched weights between the two hypotheses.
+            let w = g / var;
+            // Variance under the NPUSCH hypothesis (approximation, named): the Gaussian
+            // value scaled by `k_T - 1`, which is 1 for Gaussian noise and 0 for a noiseless
+            // constant envelope.
+            var_t += w * w * var * (expected - 1.0).max(0.1);
+            num += w * (kappa - expected);
+            den += w * g;
+            wk += w * kappa;
+            we += w * expected;
+            wsum += w;
+        }
+        if den <= 0.0 {
+            return Some(Envelope {
+                kappa: 2.0,
+                expected: 2.0,
+                separation: 0.0,
+                position: 0.0,
+                significance: 0.0,
+            });
+        }
+        Some(Envelope {
+            kappa: wk / wsum,
+            expected: we / wsum,
+            // den = sum g^2 / var: the squared separation of the hypotheses in sd.
+            separation: den.sqrt(),
+            position: num / den,
+            significance: num / var_t.sqrt().max(1e-30),
+        })
+    }
+
+    /// Moves the band `centre_hz +- half_hz` of `self.raw` to baseband at a lower rate into
+    /// `self.band` (the kept bins, inverse transformed at a power-of-two fraction of the
+    /// transform length, at least 4 x the kept bandwidth). Returns the output rate and the
+    /// number of kept bins.
+    fn extract(&mut self, fs: f64, centre_hz: f64, half_hz: f64) -> (f64, usize) {
+        let len = self.raw.len();
+        let l = len.next_power_of_two().max(16);
+        self.spec.clear();
+        self.spec.extend_from_slice(&self.raw);
+        self.spec.resize(l, Complex32::new(0.0, 0.0));
+        let fwd = self.planner.plan_fft_forward(l);
+        self.scratch
+            .resize(fwd.get_inplace_scratch_len(), Complex32::new(0.0, 0.0));
+        fwd.process_with_scratch(&mut self.spec, &mut self.scratch);
+        let df = fs / l as f64;
+        let half_bins = (half_hz / df).round().max(1.0) as i64;
+        let n_kept = (2 * half_bins + 1) as usize;
+        let mut m = l;
+        while m / 2 >= 4 * n_kept && m > 16 {
+            m /= 2;
+        }
+        let kc = (centre_hz / df).round() as i64;
+        self.band.clear();
+        self.band.resize(m, Complex32::new(0.0, 0.0));
+        let scale = 1.0 / l as f32;
+        for d in -half_bins..=half_bins {
+            let src = (kc + d).rem_euclid(l as i64) as usize;
+            let dst = d.rem_euclid(m as i64) as usize;
+            self.band[dst] = self.spec[src] * scale;
+        }
+        let inv = self.planner.plan_fft_inverse(m);
+        self.scratch
+            .resize(inv.get_inplace_scratch_len(), Complex32::new(0.0, 0.0));
+        inv.process_with_scratch(&mut self.band, &mut self.scratch);
+        (fs * m as f64 / l as f64, n_kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::impair::add_awgn;
+    use crate::signal::Render;
+    use crate::synth::interferer::NoiseBurstConfig;
+    use crate::synth::npusch::{generate, NpuschConfig, NpuschModulation};
+    use num_complex::Complex64;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Renders `sig` at `power` and `freq`, starting 1 ms in, plus noise of `noise` per
+    /// sample; returns the samples and the burst's sample range.
+    fn render(
+        sig: &dyn Render,
+        fs: f64,
+        freq: f64,
+        power: f64,
+        noise: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> (Vec<Complex32>, u64, u64) {
+        let dur = sig.duration_s() * fs;
+        let start = 1e-3 * fs;
+        let mut x = vec![Complex32::new(0.0, 0.0); (start + dur + 1e-3 * fs) as usize];
+        sig.render_add(
+            &mut x,
+            0,
+            fs,
+            start,
+            freq,
+            Complex64::from_polar(power.sqrt(), 0.7),
+        );
+        if noise > 0.0 {
+            add_awgn(&mut x, noise, rng);
+        }
+        (x, start as u64, (start + dur) as u64)
+    }
+
+    fn test_of(
+        x: &[Complex32],
+        range: (u64, u64),
+        fs: f64,
+        freq: f64,
+        tones: u32,
+        spacing: f64,
+        noise: f64,
+    ) -> Envelope {
+        let mut t = Tester::new((HISTORY_S * fs) as usize);
+        for (i, c) in x.chunks(5000).enumerate() {
+            t.hist.push((i * 5000) as u64, c);
+        }
+        let half = if tones == 1 {
+            spacing
+        } else {
+            (tones as f64 / 2.0 + 1.0) * spacing
+        };
+        let slot = if spacing > 5e3 { 0.5e-3 } else { 2e-3 };
+        t.envelope(
+            range.0,
+            range.1,
+            fs,
+            freq,
+            half,
+            noise,
+            CHUNK_SLOTS as f64 * slot,
+            kappa0(tones),
+        )
+        .expect("in the history")
+    }
+
+    #[test]
+    fn history_keeps_the_last_samples_across_wraps() {
+        let mut h = History::new(100);
+        let x: Vec<Complex32> = (0..350).map(|i| Complex32::new(i as f32, 0.0)).collect();
+        for (i, c) in x.chunks(37).enumerate() {
+            h.push(1000 + (i * 37) as u64, c);
+        }
+        let mut out = Vec::new();
+        assert_eq!(h.copy(1000, 1350, &mut out), Some(1250));
+        assert_eq!(out.len(), 100);
+        assert!(out
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v.re == (250 + i) as f32));
+        assert_eq!(h.copy(1000, 1200, &mut out), None);
+        // A gap restarts the history at the new stamp.
+        h.push(5000, &x[..10]);
+        assert_eq!(h.copy(1300, 5010, &mut out), Some(5000));
+        assert_eq!(out.len(), 10);
+        // A block longer than the capacity keeps its end.
+        h.push(5010, &x);
+        assert_eq!(h.copy(0, u64::MAX, &mut out), Some(5260));
+        assert_eq!(out[0].re, 250.0);
+    }
+
+    /// The noiseless NPUSCH waveform (every width, spacing and modulation) stays below the
+    /// `kappa0` constants, which were measured the same way.
+    #[test]
+    fn kappa0_of_the_synthesised_waveform() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x6b30);
+        let fs = 1.92e6;
+        let cases: &[(u32, u32, Option<NpuschModulation>, u8)] = &[
+            (15000, 1, None, 1),
+            (15000, 1, Some(NpuschModulation::Pi2Bpsk), 1),
+            (15000, 1, None, 2),
+            (3750, 1, None, 1),
+            (3750, 1, Some(NpuschModulation::Pi2Bpsk), 1),
+            (15000, 3, None, 1),
+            (15000, 6, None, 1),
+            (15000, 12, None, 1),
+        ];
+        for &(spacing, tones, modulation, format) in cases {
+            for _ in 0..3 {
+                let cfg = NpuschConfig {
+                    format,
+                    spacing_hz: spacing,
+                    tones,
+                    modulation,
+                    cell_id: rng.random_range(0..504),
+                    repetitions: 2,
+                    ..Default::default()
+                };
+                let b = generate(&cfg, &mut rng).expect("valid");
+                let f = 100e3 + rng.random_range(-3e3..3e3);
+                let (x, a, e) = render(&b.signal, fs, f, 1.0, 0.0, &mut rng);
+                let env = test_of(
+                    &x,
+                    (a, e),
+                    fs,
+                    f + b.center_hz,
+                    tones,
+                    spacing as f64,
+                    1e-12,
+                );
+                println!(
+                    "{spacing} {tones} {modulation:?} f{format}: kappa {:.3}",
+                    env.kappa
+                );
+                assert!(
+                    env.kappa <= kappa0(tones),
+                    "{spacing} Hz {tones} tones {modulation:?}: {env:?}"
+                );
+                assert!(!env.noise_like());
+            }
+        }
+    }
+
+    /// NPUSCH in noise, fresh draws of width, spacing, modulation, length, carrier and SNR
+    /// (-5 .. 30 dB in 180 kHz), tested on its exact extent less one slot at each end as
+    /// the detector does: never noise-like. Prints the largest significance seen (how far
+    /// below `REJECT_SD` true NPUSCH stays).
+    #[test]
+    fn npusch_in_noise_is_never_noise_like() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x6b32);
+        let noise = 1e-3;
+        let mut worst = f64::MIN;
+        for trial in 0..160 {
+            let fs = if trial % 2 == 0 { 1.92e6 } else { 7.68e6 };
+            let (spacing, tones) = match trial % 5 {
+                0 => (3750, 1),
+                1 => (15000, 1),
+                2 => (15000, 3),
+                3 => (15000, 6),
+                _ => (15000, 12),
+            };
+            let cfg = NpuschConfig {
+                spacing_hz: spacing,
+                tones,
+                cell_id: rng.random_range(0..504),
+                repetitions: [1, 2, 4][rng.random_range(0..3)],
+                modulation: if tones == 1 && rng.random_bool(0.5) {
+                    Some(NpuschModulation::Pi2Bpsk)
+                } else {
+                    None
+                },
+                ..Default::default()
+            };
+            let b = generate(&cfg, &mut rng).expect("valid");
+            let snr: f64 = rng.random_range(-5.0..30.0);
+            let p = noise * 180e3 / fs * 10f64.powf(snr / 10.0);
+            let f = rng.random_range(-0.3 * fs..0.3 * fs);
+            let (x, a, e) = render(&b.signal, fs, f, p, noise, &mut rng);
+            let slot = if spacing == 15000 { 0.5e-3 } else { 2e-3 };
+            let inset = ((slot * fs) as u64).min((e - a) / 4);
+            let env = test_of(
+                &x,
+                (a + inset, e - inset),
+                fs,
+                f + b.center_hz,
+                tones,
+                spacing as f64,
+                noise,
+            );
+            worst = worst.max(env.significance);
+            assert!(
+                !env.noise_like(),
+                "{spacing} Hz {tones} tones x{} at {snr:.1} dB: {env:?}",
+                cfg.repetitions
+            );
+        }
+        println!("largest significance of true NPUSCH: {worst:.2}");
+    }
+
+    /// Band-limited Gaussian noise bursts are noise-like at a fair SNR; the test abstains
+    /// when the SNR is too low for it to tell.
+    #[test]
+    fn gaussian_bursts_are_noise_like_and_weak_ones_abstain() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x6b31);
+        let fs = 1.92e6;
+        let noise = 1e-3;
+        for &(bw, d, tones, spacing) in &[
+            (20e3, 20e-3, 1, 15e3),
+            (12e3, 24e-3, 1, 15e3),
+            (4e3, 40e-3, 1, 3.75e3),
+            (180e3, 4e-3, 12, 15e3),
+            (90e3, 8e-3, 6, 15e3),
+        ] {
+            let b = NoiseBurstConfig {
+                bandwidth_hz: bw,
+                duration_s: d,
+            }
+            .generate(&mut rng)
+            .expect("burst");
+            // SNR in the burst's band 15 dB: noise-like; -15 dB: abstain.
+            for &(snr_db, like) in &[(15.0, true), (-15.0, false)] {
+                let p = noise * bw / fs * 10f64.powf(snr_db / 10.0);
+                let (x, a, e) = render(b.signal.as_ref(), fs, 200e3, p, noise, &mut rng);
+                let env = test_of(&x, (a, e), fs, 200e3, tones, spacing, noise);
+                println!("noise {bw} {d} at {snr_db} dB: {env:?}");
+                assert_eq!(
+                    env.noise_like(),
+                    like,
+                    "noise {bw} Hz at {snr_db} dB: {env:?}"
+                );
+            }
+        }
+    }
+}
