@@ -11,6 +11,7 @@
 //! runs at any rate.
 
 pub mod energy;
+pub(crate) mod envelope;
 pub mod nprach;
 pub mod npusch;
 pub mod prach;

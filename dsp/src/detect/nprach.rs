@@ -72,6 +72,7 @@
 //! and the effective number of independent maxima in `R` are calibrated constants measured on
 //! white noise (see `examples/nprach_calibrate.rs`).
 
+use super::envelope::{self, Chunk, Tester};
 use super::{erlang_threshold, lte_rate_multiple, Detection};
 use crate::stft::{PhaseReference, Stft, StftConfig, StftError, Window};
 use crate::synth::{Kind, Tech};
@@ -150,6 +151,11 @@ const LOCAL_HI: isize = 48;
 /// Least ratio of the coherent to the incoherent excess energy of the pattern (a steady
 /// tone: J = 5 or 6; energy present in one frame of the group or noise-like: about 1).
 const COHERENCE_MIN: f64 = 2.5;
+/// Raw input kept for the envelope test, seconds: a repetition is read at full resolution
+/// a few hops after its end (`READ_DELAY`); 4 repetitions of the longest format fit.
+const HISTORY_S: f64 = 0.03;
+/// The envelope test leaves this much out at each end of the preamble, seconds.
+const ENVELOPE_INSET_S: f64 = 0.2e-3;
 /// Format resolution: a format-1 detection overlapping a format-0 one wins when its evidence
 /// exceeds `FORMAT1_EVIDENCE_RATIO` times the format-0 evidence. Each format's statistic also
 /// collects most of a preamble of the other format, because the group lengths differ only by
@@ -307,6 +313,12 @@ pub struct NprachStats {
     pub rejected_unconfirmed: u64,
     /// Candidates that duplicated a stronger one (other format, same preamble).
     pub rejected_duplicate: u64,
+    /// Candidates whose band envelope is that of Gaussian noise (kurtosis near 2 where a
+    /// preamble at their SNR would be near-constant): noise bursts over the band.
+    pub rejected_noise_like: u64,
+    /// Candidates whose samples had left the raw history when decided (envelope not
+    /// tested).
+    pub envelope_untested: u64,
     /// Candidates joined across the 40 ms gap after 64 repetitions (joins of candidates that
     /// later lose to a duplicate included).
     pub merged_across_gap: u64,
@@ -533,6 +545,10 @@ struct LiveRep {
     /// Energy gain of the refined peak over the sampled one (time x frequency), for the
     /// power estimate.
     gain: f64,
+    /// Envelope moments of the repetition in the best hypothesis' band (raw samples, read
+    /// while they are in the history); its `noise_gain` is the noise per output sample
+    /// itself (the floor's noise at the time).
+    env: Option<Chunk>,
 }
 
 #[derive(Debug, Clone)]
@@ -638,6 +654,8 @@ struct Core {
     stats: NprachStats,
     /// The CPU has AVX2: the per-frame stages run in code compiled for it.
     avx2: bool,
+    /// Raw-sample history and the envelope test on it.
+    tester: Tester,
 }
 
 /// The four sign patterns (s1, s2): tones of groups 0..3 relative to group 0 are
@@ -783,6 +801,7 @@ impl NprachDetector {
             next_sample: None,
             stats: NprachStats::default(),
             avx2: false,
+            tester: Tester::new((HISTORY_S * cfg.sample_rate_hz).ceil() as usize),
         };
         let mut core = core;
         #[cfg(target_arch = "x86_64")]
@@ -834,6 +853,7 @@ impl NprachDetector {
         }
         self.core.next_sample = Some(first_sample + x.len() as u64);
         self.core.stats.samples += x.len() as u64;
+        self.core.tester.hist.push(first_sample, x);
         let core = &mut self.core;
         self.stft
             .process(first_sample, x, |f| core.frame(f.spectrum, out));
@@ -1417,7 +1437,10 @@ impl Core {
             }
             while t.next_read <= h {
                 let end = t.next_read - READ_DELAY;
-                let ob = self.read_rep(fi, t, end, h);
+                let mut ob = self.read_rep(fi, t, end, h);
+                if let Some(l) = ob.live.as_deref_mut() {
+                    l.env = self.rep_envelope(fi, t.win_lo, end, l);
+                }
                 t.obs.push(ob);
                 t.next_read += self.fmts[fi].p;
             }
@@ -1500,6 +1523,52 @@ impl Core {
         v
     }
 
+    /// Envelope moments of the repetition ending near hop `end` in the band of its best
+    /// hypothesis (one chunk: the repetition less `ENVELOPE_INSET_S` at each end).
+    fn rep_envelope(&mut self, fi: usize, win_lo: isize, end: i64, l: &LiveRep) -> Option<Chunk> {
+        let f = &self.fmts[fi];
+        let c = l.cands[l.best_j];
+        let g3_end = (end + c.dh as i64) as f64 * self.hop as f64 + self.n as f64 + f.end_adjust;
+        let inset = ENVELOPE_INSET_S * self.fs;
+        let a = self.origin as f64 + (g3_end - f.rep_len + inset).max(0.0);
+        let b = self.origin as f64 + g3_end - inset;
+        // Centre of the 12-subcarrier band (tones at band start + n PAD bins, n = 0..11).
+        let nb = self.nb as f64;
+        let centre =
+            (win_lo + l.best_j as isize) as f64 + 5.5 * PAD as f64 + (c.plane as f64 - 1.0) / 3.0;
+        let x = centre.rem_euclid(nb);
+        let centre_hz = if x >= nb / 2.0 { x - nb } else { x } * self.bins_hz();
+        let mut v = Vec::with_capacity(1);
+        let half = 6.0 * SPACING_HZ + 0.5 * SPACING_HZ;
+        let ok = self.tester.chunks(
+            a.max(0.0) as u64,
+            b.max(0.0) as u64,
+            self.fs,
+            centre_hz,
+            half,
+            1.0,
+            &mut v,
+        );
+        // Noise per input sample from the per-bin floor over the band (`|X|^2 = N s2` for a
+        // rectangular window of N): the floor, not the CFAR-rescaled level, which inside a
+        // wideband burst is the burst itself.
+        let k0 = (centre - 6.0 * PAD as f64).round() as isize;
+        let bins = 12 * PAD as isize;
+        let floor = (0..bins)
+            .map(|d| self.floor[wrap(k0 + d, self.nb)] as f64)
+            .sum::<f64>()
+            / bins as f64;
+        let noise = floor / self.n as f64;
+        if ok {
+            v.first().map(|c| Chunk {
+                noise_gain: c.noise_gain * noise,
+                ..*c
+            })
+        } else {
+            None
+        }
+    }
+
     fn read_rep(&self, fi: usize, t: &Track, end: i64, h: i64) -> RepObs {
         let ring = self.ring_values(fi, end, t.win_lo);
         let f = &self.fmts[fi];
@@ -1519,6 +1588,7 @@ impl Core {
             dt: 0.0,
             df: 0.0,
             gain: 1.0,
+            env: None,
         });
         let mut best_s = f32::MIN;
         for j in 0..WIN {
@@ -1957,6 +2027,18 @@ impl Core {
             metric,
             params,
         };
+        // Envelope: a preamble is one tone at a time (10.1.6.1), so its band has a
+        // near-constant envelope; band-limited Gaussian noise (a noise burst over the band)
+        // has kurtosis 2 (`envelope`). The selection of the best pattern among many makes a
+        // strong noise burst pass the coherence check above; this test does not select. The
+        // moments were taken per repetition as it was read (the samples are long gone now).
+        let chunks: Vec<Chunk> = lives.iter().filter_map(|(_, l, _)| l.env).collect();
+        if chunks.is_empty() {
+            self.stats.envelope_untested += 1;
+        } else if envelope::decide(&chunks, 1.0, envelope::NPRACH_KAPPA0).noise_like() {
+            self.stats.rejected_noise_like += 1;
+            return;
+        }
         let end_hop = ((start + len) / hop).ceil() as i64;
         let pmax = self.fmts.iter().map(|f| f.p).max().unwrap_or(p);
         let mut hold = end_hop + (self.wmax as i64 + 3) * pmax;
@@ -2695,6 +2777,75 @@ mod tests {
         add_awgn(&mut x, NOISE, &mut rng);
         let (dets, st) = run(&config(fs), &x, 65536);
         assert!(dets.is_empty(), "{dets:?} {st:?}");
+    }
+
+    /// Band-limited Gaussian noise bursts from a tone group's width to 1 MHz, 6 - 20 dB in
+    /// their own band, at fresh seeds: none is reported. Before the envelope test about a
+    /// quarter of such bursts were (the best of the many hopping patterns passes the
+    /// coherence check, and inside a wide burst the CFAR level is the burst itself). The
+    /// 1 MHz bursts at 1.92 MS/s are the known limitation below.
+    #[test]
+    fn noise_bursts_are_not_nprach() {
+        let mut cases = Vec::new();
+        for &fs in &[1.92e6, 7.68e6] {
+            for &bw in &[45e3, 100e3, 180e3, 400e3, 1e6] {
+                if !(fs == 1.92e6 && bw == 1e6) {
+                    cases.push((fs, bw));
+                }
+            }
+        }
+        let (reported, tested) = noise_bursts(&cases, 3, 0x5eed_1400);
+        assert!(reported.is_empty(), "{}", reported.join("\n"));
+        // The envelope test did the work (not a lucky miss of the other checks).
+        assert!(tested > 0, "no candidate reached the envelope test");
+    }
+
+    /// Known limitation: a 1 MHz noise burst over half of a 1.92 MS/s capture leaves
+    /// marginal NPRACH candidates beside it (metric about 1.0, reported SNR about -10 dB; 1
+    /// of these 12 draws when this was written, 2 of 3 in another draw). Their repetitions show no power above the noise
+    /// floor in the raw band, so the envelope test cannot judge them and abstains; the
+    /// burst's onset and the floor's lag after it disturb the statistic's normalisation.
+    #[test]
+    #[ignore = "known limitation: marginal NPRACH candidates beside 1 MHz noise bursts at 1.92 MS/s"]
+    fn wide_noise_bursts_at_1_92_msps_are_not_nprach() {
+        let (reported, _) = noise_bursts(&[(1.92e6, 1e6)], 12, 0x5eed_1500);
+        assert!(reported.is_empty(), "{}", reported.join("\n"));
+    }
+
+    /// `draws` noise bursts per (rate, width): 4 - 20 ms, 6 - 20 dB in their band, anywhere
+    /// in the middle 60 % of the band, one per recording after the floor's warm-up. Returns
+    /// the reports and the number of candidates the envelope test rejected.
+    fn noise_bursts(cases: &[(f64, f64)], draws: usize, seed: u64) -> (Vec<String>, u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut reported = Vec::new();
+        let mut rejected = 0;
+        for &(fs, bw) in cases {
+            for _ in 0..draws {
+                let d = rng.random_range(4e-3..20e-3);
+                let snr = rng.random_range(6.0..20.0);
+                let f = rng.random_range(-0.3 * fs..0.3 * fs);
+                let nb = NoiseBurstConfig {
+                    bandwidth_hz: bw,
+                    duration_s: d,
+                }
+                .generate(&mut rng)
+                .expect("noise burst");
+                let mut x = vec![Complex32::new(0.0, 0.0); ((0.08 + d) * fs) as usize];
+                let p = signal_power_for_snr(NOISE, fs, snr, bw);
+                nb.signal
+                    .render_add(&mut x, 0, fs, 0.05 * fs, f, Complex64::new(p.sqrt(), 0.0));
+                add_awgn(&mut x, NOISE, &mut rng);
+                let (dets, st) = run(&config(fs), &x, 65536);
+                rejected += st.rejected_noise_like;
+                if !dets.is_empty() {
+                    reported.push(format!(
+                        "{fs} {bw} Hz {:.1} ms {snr:.1} dB at {f:.0} Hz: {dets:?}",
+                        d * 1e3
+                    ));
+                }
+            }
+        }
+        (reported, rejected)
     }
 
     #[test]

@@ -67,8 +67,7 @@
 //!   30 kHz at 3.75 kHz) and overlapping in time are reported as one.
 //! - The 40 ms gap after every 256 ms of transmission (10.1.3.6) splits a detection.
 
-mod structure;
-
+use super::envelope::{self as structure, Tester};
 use super::{lte_rate_multiple, Detection};
 use crate::stft::{PhaseReference, Stft, StftConfig, StftError, StftFrame, Window};
 use crate::synth::npusch::{ru_slots, Spacing};
@@ -76,7 +75,6 @@ use crate::synth::{Kind, Tech};
 use num_complex::{Complex32, Complex64};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use structure::Tester;
 
 /// Subcarrier spacings the detector can search, Hz (10.1.5).
 pub const SPACINGS_HZ: [u32; 2] = [15000, 3750];

@@ -1,6 +1,7 @@
-//! Waveform tests on the raw samples of an NPUSCH candidate (TS 36.211 10.1.5).
+//! Envelope test on the raw samples of a candidate: an uplink waveform of TS 36.211 against
+//! band-limited Gaussian noise (used by the NPUSCH and NPRACH detectors).
 //!
-//! The band-energy statistic and the shape tests of the parent module see only power per
+//! The band-energy statistics and the shape tests of those detectors see only power per
 //! bin and frame. Band-limited Gaussian noise bursts of the right width pass them: they are
 //! as wide as a tone or a block, have no lag-N phase continuity and can keep a constant
 //! mean power. What separates them is the envelope: an SC-FDMA signal of 10.1.5 (one tone
@@ -31,22 +32,22 @@
 use num_complex::Complex32;
 use rustfft::FftPlanner;
 
-/// Seconds of raw input kept for the tests: a 15 kHz candidate closes at most about 9 ms
+/// Seconds of raw input the NPUSCH detector keeps for the test: a 15 kHz candidate closes at most about 9 ms
 /// after its burst ends, a 3.75 kHz one about 36 ms (its long window is 32 ms).
-pub(super) const HISTORY_S: f64 = 0.08;
+pub(crate) const HISTORY_S: f64 = 0.08;
 /// Longest stretch of a candidate's extent that is tested, seconds.
 const MAX_TEST_S: f64 = 0.032;
 /// Shortest stretch tested, seconds.
 const MIN_TEST_S: f64 = 0.4e-3;
 /// Slots per chunk of the kurtosis estimate.
-pub(super) const CHUNK_SLOTS: usize = 8;
+pub(crate) const CHUNK_SLOTS: usize = 8;
 /// A candidate is rejected when its kurtosis lies this many standard deviations above the
 /// value of an NPUSCH at its SNR (and nearer the Gaussian 2).
 const REJECT_SD: f64 = 3.0;
 
 /// Envelope kurtosis `k0` of the noiseless NPUSCH waveform through the band extraction, by
 /// width (measured on the synthesiser's waveform, `kappa0_of_the_synthesised_waveform`).
-pub(super) fn kappa0(tones: u32) -> f64 {
+pub(crate) fn kappa0(tones: u32) -> f64 {
     match tones {
         1 => 1.25,
         3 | 6 => 1.5,
@@ -54,17 +55,33 @@ pub(super) fn kappa0(tones: u32) -> f64 {
     }
 }
 
-/// Raw input samples of the last [`HISTORY_S`] seconds.
-#[derive(Debug, Clone)]
-pub(super) struct History {
+/// Envelope kurtosis `k0` of a noiseless NPRACH preamble (10.1.6: one tone at a time,
+/// hopping inside 45 kHz) through the band extraction (measured,
+/// `kappa0_of_the_synthesised_waveform`).
+pub(crate) const NPRACH_KAPPA0: f64 = 1.15;
+
+/// Raw input samples of the last seconds (a bounded ring).
+#[derive(Clone)]
+pub(crate) struct History {
     buf: Vec<Complex32>,
     /// Stamp of the first sample kept since the last clear, and of the next sample.
     start: u64,
     end: u64,
 }
 
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("capacity", &self.buf.len())
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .finish()
+    }
+}
+
 impl History {
-    pub(super) fn new(capacity: usize) -> Self {
+    /// A ring of `capacity` samples.
+    pub(crate) fn new(capacity: usize) -> Self {
         History {
             buf: vec![Complex32::new(0.0, 0.0); capacity.max(1)],
             start: 0,
@@ -73,13 +90,13 @@ impl History {
     }
 
     /// Forgets everything; the next push starts at its own stamp.
-    pub(super) fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
     }
 
     /// Appends `x` stamped `first` (after a gap the history restarts there).
-    pub(super) fn push(&mut self, first: u64, x: &[Complex32]) {
+    pub(crate) fn push(&mut self, first: u64, x: &[Complex32]) {
         if first != self.end || self.start == self.end {
             self.start = first;
             self.end = first;
@@ -106,7 +123,7 @@ impl History {
 
     /// Copies samples `a .. b`, clipped to what is kept, into `out`; returns the stamp of
     /// the first copied sample, or `None` when nothing of the range is kept.
-    pub(super) fn copy(&self, a: u64, b: u64, out: &mut Vec<Complex32>) -> Option<u64> {
+    pub(crate) fn copy(&self, a: u64, b: u64, out: &mut Vec<Complex32>) -> Option<u64> {
         let a = a.max(self.start);
         let b = b.min(self.end);
         out.clear();
@@ -123,7 +140,7 @@ impl History {
 
 /// Outcome of the envelope test.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Envelope {
+pub(crate) struct Envelope {
     /// Measured kurtosis, weighted over chunks.
     pub kappa: f64,
     /// Kurtosis expected of an NPUSCH at the measured SNR, same weights.
@@ -139,15 +156,74 @@ pub(super) struct Envelope {
 
 impl Envelope {
     /// Noise-like: nearer the Gaussian value and clearly above the NPUSCH one.
-    pub(super) fn noise_like(&self) -> bool {
+    pub(crate) fn noise_like(&self) -> bool {
         self.position > 0.5 && self.significance > REJECT_SD
     }
 }
 
+/// Envelope moments of one chunk of a candidate's band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Chunk {
+    /// Mean of `|y|^2` and of `|y|^4`.
+    pub m2: f64,
+    pub m4: f64,
+    /// Effective number of independent samples (duration x kept bandwidth).
+    pub n_eff: f64,
+    /// Noise per output sample over the input noise per sample.
+    pub noise_gain: f64,
+}
+
+/// Weighs the chunks' kurtosis between the waveform (`k0` in Gaussian noise of `noise` per
+/// input sample) and Gaussian noise (see the module doc).
+pub(crate) fn decide(chunks: &[Chunk], noise: f64, k0: f64) -> Envelope {
+    let (mut num, mut den, mut wk, mut we, mut wsum, mut var_t) =
+        (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for c in chunks {
+        let (m2, m4) = (c.m2, c.m4);
+        if m2 <= 0.0 {
+            continue;
+        }
+        let s2 = noise * c.noise_gain;
+        let kappa = m4 / (m2 * m2);
+        let s = (m2 - s2).max(0.0);
+        let expected = ((k0 * s * s + 4.0 * s * s2 + 2.0 * s2 * s2) / (m2 * m2)).min(2.0);
+        let var = 4.0 / c.n_eff;
+        let g = 2.0 - expected;
+        // Matched weights between the two hypotheses.
+        let w = g / var;
+        // Variance under the waveform's hypothesis (approximation, named): the Gaussian
+        // value scaled by `k_T - 1`, which is 1 for Gaussian noise and 0 for a noiseless
+        // constant envelope.
+        var_t += w * w * var * (expected - 1.0).max(0.1);
+        num += w * (kappa - expected);
+        den += w * g;
+        wk += w * kappa;
+        we += w * expected;
+        wsum += w;
+    }
+    if den <= 0.0 {
+        return Envelope {
+            kappa: 2.0,
+            expected: 2.0,
+            separation: 0.0,
+            position: 0.0,
+            significance: 0.0,
+        };
+    }
+    Envelope {
+        kappa: wk / wsum,
+        expected: we / wsum,
+        // den = sum g^2 / var: the squared separation of the hypotheses in sd.
+        separation: den.sqrt(),
+        position: num / den,
+        significance: num / var_t.sqrt().max(1e-30),
+    }
+}
+
 /// The raw-sample history with the tests' FFT plans and buffers.
-pub(super) struct Tester {
+pub(crate) struct Tester {
     /// Raw input of the last [`HISTORY_S`] seconds.
-    pub(super) hist: History,
+    pub(crate) hist: History,
     planner: FftPlanner<f32>,
     raw: Vec<Complex32>,
     spec: Vec<Complex32>,
@@ -163,7 +239,7 @@ impl std::fmt::Debug for Tester {
 
 impl Tester {
     /// A tester keeping `capacity` raw samples.
-    pub(super) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Tester {
             hist: History::new(capacity),
             planner: FftPlanner::new(),
@@ -176,10 +252,10 @@ impl Tester {
 
     /// The envelope test of a candidate: samples `a .. b` of the history (the last
     /// [`MAX_TEST_S`] of them), the band `centre_hz +- half_hz` (input frequency), `noise`
-    /// the input noise power per sample, `chunk_s` the chunk length. `None` when too little
-    /// of the range is still in the history.
+    /// the input noise power per sample, `chunk_s` the chunk length, `k0` the waveform's own
+    /// kurtosis. `None` when too little of the range is still in the history.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn envelope(
+    pub(crate) fn envelope(
         &mut self,
         a: u64,
         b: u64,
@@ -190,17 +266,40 @@ impl Tester {
         chunk_s: f64,
         k0: f64,
     ) -> Option<Envelope> {
+        let mut chunks = Vec::new();
+        if !self.chunks(a, b, fs, centre_hz, half_hz, chunk_s, &mut chunks) {
+            return None;
+        }
+        Some(decide(&chunks, noise, k0))
+    }
+
+    /// The envelope moments of samples `a .. b` of the history (the last [`MAX_TEST_S`] of
+    /// them) in the band `centre_hz +- half_hz`, per chunk of about `chunk_s`, appended to
+    /// `out`. False when too little of the range is still in the history.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn chunks(
+        &mut self,
+        a: u64,
+        b: u64,
+        fs: f64,
+        centre_hz: f64,
+        half_hz: f64,
+        chunk_s: f64,
+        out: &mut Vec<Chunk>,
+    ) -> bool {
         let max_len = (MAX_TEST_S * fs) as u64;
         let a = a.max(b.saturating_sub(max_len));
-        self.hist.copy(a, b, &mut self.raw)?;
+        if self.hist.copy(a, b, &mut self.raw).is_none() {
+            return false;
+        }
         let len = self.raw.len();
         if (len as f64) < MIN_TEST_S * fs {
-            return None;
+            return false;
         }
         let (rate, n_kept) = self.extract(fs, centre_hz, half_hz);
         let kept_hz = n_kept as f64 * fs / self.spec.len() as f64;
-        // Noise per output sample: the input noise over the kept bins.
-        let s2 = noise * n_kept as f64 / self.spec.len() as f64;
+        // Noise per output sample over noise per input sample: the kept share of the bins.
+        let noise_gain = n_kept as f64 / self.spec.len() as f64;
         // Output samples that hold the input (the rest is the zero padding), ends trimmed by
         // the extraction's ringing (a few samples at the kept bandwidth).
         let used = ((len as f64) * rate / fs) as usize;
@@ -209,51 +308,16 @@ impl Tester {
         // Equal chunks of about `chunk_s` (at least one).
         let n_chunks = ((y.len() as f64 / (chunk_s * rate)).round() as usize).max(1);
         let chunk = y.len().div_ceil(n_chunks).max(1);
-        let (mut num, mut den, mut wk, mut we, mut wsum, mut var_t) =
-            (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for c in y.chunks(chunk) {
             let n = c.len() as f64;
-            let m2 = c.iter().map(|v| v.norm_sqr() as f64).sum::<f64>() / n;
-            let m4 = c.iter().map(|v| (v.norm_sqr() as f64).powi(2)).sum::<f64>() / n;
-            if m2 <= 0.0 {
-                continue;
-            }
-            let kappa = m4 / (m2 * m2);
-            let s = (m2 - s2).max(0.0);
-            let expected = (k0 * s * s + 4.0 * s * s2 + 2.0 * s2 * s2) / (m2 * m2).max(1e-30);
-            let expected = expected.min(2.0);
-            let n_eff = (n * kept_hz / rate).max(1.0);
-            let var = 4.0 / n_eff;
-            let g = 2.0 - expected;
-            // Matched weights between the two hypotheses.
-            let w = g / var;
-            // Variance under the NPUSCH hypothesis (approximation, named): the Gaussian
-            // value scaled by `k_T - 1`, which is 1 for Gaussian noise and 0 for a noiseless
-            // constant envelope.
-            var_t += w * w * var * (expected - 1.0).max(0.1);
-            num += w * (kappa - expected);
-            den += w * g;
-            wk += w * kappa;
-            we += w * expected;
-            wsum += w;
-        }
-        if den <= 0.0 {
-            return Some(Envelope {
-                kappa: 2.0,
-                expected: 2.0,
-                separation: 0.0,
-                position: 0.0,
-                significance: 0.0,
+            out.push(Chunk {
+                m2: c.iter().map(|v| v.norm_sqr() as f64).sum::<f64>() / n,
+                m4: c.iter().map(|v| (v.norm_sqr() as f64).powi(2)).sum::<f64>() / n,
+                n_eff: (n * kept_hz / rate).max(1.0),
+                noise_gain,
             });
         }
-        Some(Envelope {
-            kappa: wk / wsum,
-            expected: we / wsum,
-            // den = sum g^2 / var: the squared separation of the hypotheses in sd.
-            separation: den.sqrt(),
-            position: num / den,
-            significance: num / var_t.sqrt().max(1e-30),
-        })
+        true
     }
 
     /// Moves the band `centre_hz +- half_hz` of `self.raw` to baseband at a lower rate into
@@ -495,6 +559,56 @@ mod tests {
             );
         }
         println!("largest significance of true NPUSCH: {worst:.2}");
+    }
+
+    /// NPRACH (both formats, any n_init and hop convention) stays below [`NPRACH_KAPPA0`]
+    /// noiseless and is never noise-like in noise down to -15 dB.
+    #[test]
+    fn nprach_envelope() {
+        use crate::synth::nprach::NprachConfig;
+        let mut rng = ChaCha8Rng::seed_from_u64(0x6b33);
+        let noise = 1e-3;
+        let mut worst = f64::MIN;
+        for trial in 0..40 {
+            let fs = if trial % 2 == 0 { 1.92e6 } else { 7.68e6 };
+            let b = NprachConfig {
+                format: (trial % 4 / 2) as u8,
+                repetitions: [1, 2, 4, 8][rng.random_range(0..4)],
+                n_init: rng.random_range(0..12),
+                cell_id: rng.random_range(0..504),
+                ..Default::default()
+            }
+            .generate()
+            .expect("nprach");
+            let f = rng.random_range(-0.3 * fs..0.3 * fs);
+            let centre = f + b.center_hz;
+            let (x, a, e) = render(&b.signal, fs, f, 1.0, 0.0, &mut rng);
+            let clean = nprach_test(&x, (a, e), fs, centre, 1e-12);
+            assert!(clean.kappa <= NPRACH_KAPPA0, "trial {trial}: {clean:?}");
+            let snr: f64 = rng.random_range(-15.0..30.0);
+            let p = noise * 180e3 / fs * 10f64.powf(snr / 10.0);
+            let (x, a, e) = render(&b.signal, fs, f, p, noise, &mut rng);
+            let env = nprach_test(&x, (a, e), fs, centre, noise);
+            worst = worst.max(env.significance);
+            assert!(!env.noise_like(), "trial {trial} at {snr:.1} dB: {env:?}");
+        }
+        println!("largest significance of true NPRACH: {worst:.2}");
+    }
+
+    fn nprach_test(x: &[Complex32], r: (u64, u64), fs: f64, centre: f64, noise: f64) -> Envelope {
+        let mut t = Tester::new(x.len());
+        t.hist.push(0, x);
+        t.envelope(
+            r.0,
+            r.1,
+            fs,
+            centre,
+            22.5e3 + 3.75e3,
+            noise,
+            4e-3,
+            NPRACH_KAPPA0,
+        )
+        .expect("in the history")
     }
 
     /// Band-limited Gaussian noise bursts are noise-like at a fair SNR; the test abstains
