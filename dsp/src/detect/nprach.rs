@@ -152,12 +152,18 @@ const LOCAL_HI: isize = 48;
 /// tone: J = 5 or 6; energy present in one frame of the group or noise-like: about 1).
 const COHERENCE_MIN: f64 = 2.5;
 /// Raw input kept for the envelope test, seconds: a candidate of up to 4 repetitions is
-/// decided at most 55 ms after its start (measured over the unit tests), so all its
-/// repetitions are still here; of longer ones the last are, and the others keep the moments
-/// taken when they were read.
-const HISTORY_S: f64 = 0.06;
+/// decided up to about 70 ms after its start (the track waits up to 8 repetitions for more),
+/// and the band's noise is measured over `PRE_NOISE_S` before it; of longer candidates the
+/// last repetitions are here and the others keep the moments taken when they were read.
+/// 1.8 MB at 1.92 MS/s, 29.5 MB at 30.72 MS/s.
+const HISTORY_S: f64 = 0.12;
 /// The envelope test leaves this much out at each end of the preamble, seconds.
 const ENVELOPE_INSET_S: f64 = 0.2e-3;
+/// The band's noise for the envelope test is also measured over this much input before the
+/// preamble, seconds (what the history still holds of it) ...
+const PRE_NOISE_S: f64 = 0.02;
+/// ... and used when at least this much was measured, seconds.
+const PRE_NOISE_MIN_S: f64 = 4e-3;
 /// Format resolution: a format-1 detection overlapping a format-0 one wins when its evidence
 /// exceeds `FORMAT1_EVIDENCE_RATIO` times the format-0 evidence. Each format's statistic also
 /// collects most of a preamble of the other format, because the group lengths differ only by
@@ -548,9 +554,9 @@ struct LiveRep {
     /// power estimate.
     gain: f64,
     /// Envelope moments of the repetition in the best hypothesis' band (raw samples, read
-    /// while they are in the history); its `noise_gain` is the noise per output sample
-    /// itself (the floor's noise at the time).
-    env: Option<Chunk>,
+    /// while they are in the history) and the floor's noise per input sample there at the
+    /// time.
+    env: Option<(Chunk, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -1527,29 +1533,57 @@ impl Core {
 
     /// Envelope moments of the repetition ending near hop `end` in the band of its best
     /// hypothesis (one chunk: the repetition less `ENVELOPE_INSET_S` at each end).
-    fn rep_envelope(&mut self, fi: usize, win_lo: isize, end: i64, l: &LiveRep) -> Option<Chunk> {
-        let c = l.cands[l.best_j];
-        self.band_envelope(fi, win_lo, end, l.best_j, c.dh, c.plane)
-    }
-
-    /// Envelope moments of the repetition ending near hop `end` (timing offset `dh` hops)
-    /// in the 12-subcarrier band starting at window bin `j` (sub-bin plane `plane`), while
-    /// its samples are in the history. The chunk's `noise_gain` is the noise per output
-    /// sample itself, from the per-bin floor over the band.
-    fn band_envelope(
+    fn rep_envelope(
         &mut self,
         fi: usize,
         win_lo: isize,
         end: i64,
-        j: usize,
-        dh: i8,
-        plane: u8,
-    ) -> Option<Chunk> {
+        l: &LiveRep,
+    ) -> Option<(Chunk, f64)> {
+        let c = l.cands[l.best_j];
+        let (a, b) = self.rep_range(fi, end, c.dh);
+        let (chunk, floor) = self.band_envelope(a, b, win_lo, l.best_j, c.plane)?;
+        let pre = self.noise_before(a, win_lo, l.best_j, c.plane);
+        Some((chunk, pre.map_or(floor, |p| p.min(floor))))
+    }
+
+    /// The band's power per input sample over `PRE_NOISE_S` before input sample `a` (at least
+    /// `PRE_NOISE_MIN_S` of it in the history), in the band of `band_envelope`: the noise
+    /// when nothing else is there. The floor learns bursts that recur at one place; before
+    /// a preamble (or one of its repetitions) the band holds noise or other energy, which
+    /// only raises this estimate, so the smaller of the two is the better noise estimate.
+    fn noise_before(&mut self, a: u64, win_lo: isize, j: usize, plane: u8) -> Option<f64> {
+        let inset = (ENVELOPE_INSET_S * self.fs) as u64;
+        let a0 = a.saturating_sub((PRE_NOISE_S * self.fs) as u64);
+        self.band_envelope(a0, a.saturating_sub(inset), win_lo, j, plane)
+            .filter(|(c, _)| c.n_eff >= PRE_NOISE_MIN_S * 2.0 * (6.5 * SPACING_HZ))
+            .map(|(c, _)| c.m2 / c.noise_gain)
+    }
+
+    /// Input samples of the repetition ending near hop `end` (timing offset `dh` hops), less
+    /// `ENVELOPE_INSET_S` at each end.
+    fn rep_range(&self, fi: usize, end: i64, dh: i8) -> (u64, u64) {
         let f = &self.fmts[fi];
         let g3_end = (end + dh as i64) as f64 * self.hop as f64 + self.n as f64 + f.end_adjust;
         let inset = ENVELOPE_INSET_S * self.fs;
         let a = self.origin as f64 + (g3_end - f.rep_len + inset).max(0.0);
         let b = self.origin as f64 + g3_end - inset;
+        (a.max(0.0) as u64, b.max(0.0) as u64)
+    }
+
+    /// Envelope moments of input samples `a .. b` (one chunk) in the 12-subcarrier band
+    /// starting at window bin `j` (sub-bin plane `plane`), while they are in the history,
+    /// with the per-bin floor's noise per input sample over the band (`|X|^2 = N s2` for a
+    /// rectangular window of N): the floor, not the CFAR-rescaled level, which inside a
+    /// wideband burst is the burst itself. The chunk's `noise_gain` is the kept share.
+    fn band_envelope(
+        &mut self,
+        a: u64,
+        b: u64,
+        win_lo: isize,
+        j: usize,
+        plane: u8,
+    ) -> Option<(Chunk, f64)> {
         // Centre of the 12-subcarrier band (tones at band start + n PAD bins, n = 0..11).
         let nb = self.nb as f64;
         let centre = (win_lo + j as isize) as f64 + 5.5 * PAD as f64 + (plane as f64 - 1.0) / 3.0;
@@ -1557,32 +1591,19 @@ impl Core {
         let centre_hz = if x >= nb / 2.0 { x - nb } else { x } * self.bins_hz();
         let mut v = Vec::with_capacity(1);
         let half = 6.0 * SPACING_HZ + 0.5 * SPACING_HZ;
-        let ok = self.tester.chunks(
-            a.max(0.0) as u64,
-            b.max(0.0) as u64,
-            self.fs,
-            centre_hz,
-            half,
-            1.0,
-            &mut v,
-        );
-        if !ok {
+        if !self
+            .tester
+            .chunks(a, b, self.fs, centre_hz, half, 1.0, &mut v)
+        {
             return None;
         }
-        // Noise per input sample from the per-bin floor over the band (`|X|^2 = N s2` for a
-        // rectangular window of N): the floor, not the CFAR-rescaled level, which inside a
-        // wideband burst is the burst itself.
         let k0 = (centre - 6.0 * PAD as f64).round() as isize;
         let bins = 12 * PAD as isize;
         let floor = (0..bins)
             .map(|d| self.floor[wrap(k0 + d, self.nb)] as f64)
             .sum::<f64>()
             / bins as f64;
-        let noise = floor / self.n as f64;
-        v.first().map(|c| Chunk {
-            noise_gain: c.noise_gain * noise,
-            ..*c
-        })
+        v.first().map(|c| (*c, floor / self.n as f64))
     }
 
     fn read_rep(&self, fi: usize, t: &Track, end: i64, h: i64) -> RepObs {
@@ -2052,23 +2073,34 @@ impl Core {
         // in the history (a repetition without a resolved hypothesis too: a noise burst can
         // lend a window its energy while the repetitions it resolves lie beside it);
         // repetitions read at full resolution in this band keep the moments taken then.
-        let mut chunks: Vec<Chunk> = Vec::with_capacity(ext.len());
+        let mut raw: Vec<(Chunk, f64)> = Vec::with_capacity(ext.len());
         for o in ext {
             let live = o.live.as_deref();
             if let Some(c) = live.filter(|l| l.best_j == jstar).and_then(|l| l.env) {
-                chunks.push(c);
+                raw.push(c);
                 continue;
             }
             let (dh, plane) = live.map_or((0, 1), |l| (l.cands[jstar].dh, l.cands[jstar].plane));
-            match self.band_envelope(fi, t.win_lo, o.end, jstar, dh, plane) {
-                Some(c) => chunks.push(c),
-                None => {
-                    if let Some(c) = live.and_then(|l| l.env) {
-                        chunks.push(c);
-                    }
-                }
+            let (a, b) = self.rep_range(fi, o.end, dh);
+            match self.band_envelope(a, b, t.win_lo, jstar, plane) {
+                Some(c) => raw.push(c),
+                None => raw.extend(live.and_then(|l| l.env)),
             }
         }
+        // The noise: the floor's, or the band's own power just before the preamble when
+        // that is lower (`noise_before`; taken per repetition as it was read too).
+        let pre = {
+            let plane = lives.first().map_or(1, |(_, _, c)| c.plane);
+            let s0 = (self.origin as f64 + start).max(0.0) as u64;
+            self.noise_before(s0, t.win_lo, jstar, plane)
+        };
+        let chunks: Vec<Chunk> = raw
+            .iter()
+            .map(|&(c, floor)| Chunk {
+                noise_gain: c.noise_gain * pre.map_or(floor, |p| p.min(floor)),
+                ..c
+            })
+            .collect();
         if chunks.is_empty() {
             self.stats.envelope_untested += 1;
         } else if envelope::decide(&chunks, 1.0, envelope::NPRACH_KAPPA0).noise_like() {
