@@ -9,7 +9,7 @@
 //! varying envelope, while Gaussian noise has a Rayleigh envelope. The test here:
 //!
 //! ```text
-//!  history ring of raw input (bounded, HISTORY_S)
+//!  history ring of raw input (bounded: NPUSCH 80 ms, NPRACH 120 ms)
 //!    --> the candidate's extent (its end slots left out), FFT, the band around its centre
 //!        kept (one tone: +- Df; T tones: the block and one subcarrier each side),
 //!        inverse FFT at a lower rate (frequency-domain decimation, exact in the band)
@@ -23,9 +23,11 @@
 //!        the test abstains)
 //! ```
 //!
-//! `k0` of the NPUSCH waveform is measured on the synthesiser's signal (10.1.5 exactly,
-//! see `crate::synth::npusch`) through the same band extraction, per width; the constants
-//! below are those measurements rounded up (a larger `k0` rejects less). Approximation
+//! `k0` of the NPUSCH waveform (10.1.5 exactly, see `crate::synth::npusch`), per width, and
+//! of the NPRACH preamble (10.1.6, `crate::synth::nprach`) is measured on the synthesiser's
+//! signal through the same band extraction; the constants below are those measurements
+//! rounded up (a larger `k0` rejects less). The noise `s2` is the caller's estimate: an
+//! overestimate only makes the test abstain, an underestimate could reject a true burst. Approximation
 //! (named): the standard deviation of `k` is that of independent Gaussian samples,
 //! `2 / sqrt(n_eff)` with `n_eff` the chunk's duration times the kept bandwidth.
 
@@ -34,7 +36,7 @@ use rustfft::FftPlanner;
 
 /// Seconds of raw input the NPUSCH detector keeps for the test: a 15 kHz candidate closes at most about 9 ms
 /// after its burst ends, a 3.75 kHz one about 36 ms (its long window is 32 ms).
-pub(crate) const HISTORY_S: f64 = 0.08;
+pub(crate) const NPUSCH_HISTORY_S: f64 = 0.08;
 /// Longest stretch of a candidate's extent that is tested, seconds.
 const MAX_TEST_S: f64 = 0.032;
 /// Shortest stretch tested, seconds.
@@ -222,7 +224,7 @@ pub(crate) fn decide(chunks: &[Chunk], noise: f64, k0: f64) -> Envelope {
 
 /// The raw-sample history with the tests' FFT plans and buffers.
 pub(crate) struct Tester {
-    /// Raw input of the last [`HISTORY_S`] seconds.
+    /// Raw input of the last seconds (the capacity the detector asked for).
     pub(crate) hist: History,
     planner: FftPlanner<f32>,
     raw: Vec<Complex32>,
@@ -405,7 +407,7 @@ mod tests {
         spacing: f64,
         noise: f64,
     ) -> Envelope {
-        let mut t = Tester::new((HISTORY_S * fs) as usize);
+        let mut t = Tester::new((NPUSCH_HISTORY_S * fs) as usize);
         for (i, c) in x.chunks(5000).enumerate() {
             t.hist.push((i * 5000) as u64, c);
         }

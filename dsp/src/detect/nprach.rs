@@ -2067,12 +2067,12 @@ impl Core {
         // Envelope: a preamble is one tone at a time (10.1.6.1), so its band has a
         // near-constant envelope; band-limited Gaussian noise (a noise burst over the band)
         // has kurtosis 2 (`envelope`). The selection of the best pattern among many makes a
-        // strong noise burst pass the coherence check above; this test does not select. The
-        // moments were taken per repetition as it was read (the samples are long gone now).
-        // Every repetition of the extent is tested in the chosen band while its samples are
-        // in the history (a repetition without a resolved hypothesis too: a noise burst can
-        // lend a window its energy while the repetitions it resolves lie beside it);
-        // repetitions read at full resolution in this band keep the moments taken then.
+        // strong noise burst pass the coherence check above; this test does not select.
+        // Every repetition of the extent is tested in the chosen band (a repetition without
+        // a resolved hypothesis too: a noise burst can lend a window its energy while the
+        // repetitions it resolves lie beside it): with the moments taken when it was read
+        // at full resolution in this band, else from the history, else (its samples gone)
+        // with those taken in its own best band.
         let mut raw: Vec<(Chunk, f64)> = Vec::with_capacity(ext.len());
         for o in ext {
             let live = o.live.as_deref();

@@ -67,7 +67,7 @@
 //!   30 kHz at 3.75 kHz) and overlapping in time are reported as one.
 //! - The 40 ms gap after every 256 ms of transmission (10.1.3.6) splits a detection.
 
-use super::envelope::{self as structure, Tester};
+use super::envelope::{self, Tester};
 use super::{lte_rate_multiple, Detection};
 use crate::stft::{PhaseReference, Stft, StftConfig, StftError, StftFrame, Window};
 use crate::synth::npusch::{ru_slots, Spacing};
@@ -537,7 +537,7 @@ pub struct NpuschDetector {
     /// Scratch for one branch's new detections.
     fresh: Vec<Detection>,
     hold_samples: u64,
-    /// Raw-sample history and the waveform tests on it (`structure`).
+    /// Raw-sample history and the waveform tests on it (`envelope`).
     tester: Tester,
 }
 
@@ -635,7 +635,7 @@ impl NpuschDetector {
             stats: NpuschStats::default(),
             pending: Vec::with_capacity(64),
             fresh: Vec::with_capacity(64),
-            tester: Tester::new((structure::HISTORY_S * fs).ceil() as usize),
+            tester: Tester::new((envelope::NPUSCH_HISTORY_S * fs).ceil() as usize),
         })
     }
 
@@ -1400,7 +1400,7 @@ impl BranchState {
         }
         // Envelope: band-limited Gaussian noise (a noise burst of the width of a tone or a
         // block) has the Rayleigh envelope of kurtosis 2; NPUSCH is near-constant
-        // (`structure`). Tested inside the extent, one slot in from each end.
+        // (`envelope`). Tested inside the extent, one slot in from each end.
         let freq_offset_hz = self.bin_hz(r0 as f64 + centre_bin);
         let half_hz = if tones == 1 {
             sp
@@ -1415,8 +1415,8 @@ impl BranchState {
             freq_offset_hz,
             half_hz,
             noise_per_sample,
-            structure::CHUNK_SLOTS as f64 * slot_s,
-            structure::kappa0(tones),
+            envelope::CHUNK_SLOTS as f64 * slot_s,
+            envelope::kappa0(tones),
         );
         match envelope {
             Some(e) if e.noise_like() => {
@@ -1898,7 +1898,7 @@ mod tests {
 
     /// Band-limited Gaussian noise bursts of the widths of a tone, of 3 - 12 tones and wider,
     /// 4 - 30 ms long, at 10 - 25 dB in their own band (fresh draws of width, length, place
-    /// and SNR), are never NPUSCH: the envelope test of `structure` (kurtosis 2 against an
+    /// and SNR), are never NPUSCH: the envelope test of `envelope` (kurtosis 2 against an
     /// NPUSCH's near-constant envelope) and the block's standing out of its margins.
     #[test]
     fn noise_bursts_of_tone_and_block_widths_are_not_npusch() {
@@ -1946,7 +1946,7 @@ mod tests {
 
     /// A band-limited Gaussian noise burst 20 kHz wide has the width and the lag-N
     /// incoherence of a 15 kHz single-tone NPUSCH; its Rayleigh envelope (kurtosis 2) tells
-    /// it apart (`structure`; it passed before that test).
+    /// it apart (`envelope`; it passed before that test).
     #[test]
     fn narrow_noise_burst_is_not_npusch() {
         use crate::synth::interferer::NoiseBurstConfig;
