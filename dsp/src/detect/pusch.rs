@@ -868,6 +868,20 @@ impl PuschDetector {
         while seg.1 + 12 <= n && (self.prof[seg.1 + 12] - self.prof[seg.1]) / 12.0 > 0.5 * ex {
             seg.1 += 1;
         }
+        // A strong burst's spectral leakage (frames straddle its symbols) lifts bins far
+        // beside it above the floor: at 30 dB a 6 PRB allocation grew into a segment > 8 PRB
+        // wide and only wide hypotheses were tried. Trim edge bins below a tenth of the
+        // segment's peak 12-bin level (SC-FDMA fills its allocation nearly flat).
+        let peak = (seg.0..seg.1.saturating_sub(12))
+            .map(|p| (self.prof[p + 12] - self.prof[p]) / 12.0)
+            .fold(0.0f64, f64::max);
+        let bin = |prof: &[f64], k: usize| prof[k + 1] - prof[k];
+        while seg.1 - seg.0 > 12 && bin(&self.prof, seg.0) < 0.1 * peak {
+            seg.0 += 1;
+        }
+        while seg.1 - seg.0 > 12 && bin(&self.prof, seg.1 - 1) < 0.1 * peak {
+            seg.1 -= 1;
+        }
         // Hypotheses.
         self.hyps.clear();
         let w = seg.1 - seg.0;
@@ -946,7 +960,22 @@ impl PuschDetector {
             return;
         }
         // For a Zadoff-Chu DMRS a one-bin shift is nearly a cyclic shift (ambiguity ridge):
-        // the band edges come from the energy profile, within 3 bins of the DMRS position.
+        // the band edges come from the energy profile, within 3 bins of the DMRS position,
+        // the profile of the winning sub-bin variant: in the other one the allocation's
+        // edge bins hold half its level each and the best window is off by a bin about half
+        // the time (measured: 6 PRB reported 1 - 2 subcarriers off in 8 of 20 trials at any
+        // SNR from 0 to 20 dB).
+        if var != 0 {
+            let af = self.acq_frames;
+            self.prof[0] = 0.0;
+            for k in 0..n {
+                let mut e = 0.0f64;
+                for jj in 0..af {
+                    e += self.acq[(var * af + jj) * n + k].norm_sqr() as f64;
+                }
+                self.prof[k + 1] = self.prof[k] + e / (nf * fl) - 1.0;
+            }
+        }
         let mut hyp = hyp;
         let m_sc = self.sizes[hyp.size].m;
         let mut eb = (hyp.bin, f64::NEG_INFINITY);
