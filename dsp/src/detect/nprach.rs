@@ -19,7 +19,8 @@
 //! ```text
 //!  x --> STFT: rectangular window N = 1/Δf_RA (512 m samples), FFT 4N (937.5 Hz bins),
 //!        hop N/2, phase referenced to the stream origin             (crate::stft)
-//!    --> per-bin noise floor (clipped recursive mean, robust to bursts and carriers)
+//!    --> per-bin noise floor (recursive mean of the values under 4x it; a bin above it for
+//!        10 ms enters clipped: robust to bursts, long strong preambles and carriers)
 //!        and a frequency CFAR that rescales bins inside wideband energy
 //!    --> coherent symbol group: the tone is phase continuous through the group, so J
 //!        consecutive non-overlapping frames (J = 5 format 0, 6 format 1) are summed with a
@@ -134,8 +135,12 @@ const CFAR_HALF: usize = 64;
 const CFAR_GAMMA: f32 = 1.5;
 /// Noise floor: half-width of the frequency smoothing, bins.
 const FLOOR_SMOOTH: usize = 8;
-/// Noise floor: samples above `CLIP x floor` are clipped (robust mean).
+/// Noise floor: samples above `CLIP x floor` are left out of the mean (robust mean)...
 const FLOOR_CLIP: f32 = 4.0;
+/// ...unless a bin stays above it this long (a carrier, a step of the noise level): then they
+/// enter clipped, and the floor climbs to the new level. A preamble's tone stays in a bin
+/// for one or two groups (1.4 - 3.2 ms), its sidelobes a few more.
+const FLOOR_RUN_S: f64 = 0.010;
 /// Association tolerance for the centre of a crossing against a track, bins (5 subcarriers).
 const ASSOC_BINS: f64 = 20.0;
 /// Where the extent's per-repetition level sits between the noise mean of R (0) and the
@@ -636,6 +641,10 @@ struct Core {
     /// `(cos, sin)(2 pi j / 12)`, j = 0..5: the phase ramp of the sub-bin offsets.
     phase_ramp: [(f32, f32); 6],
     floor: Vec<f32>,
+    /// Frames in a row each bin has been above the floor's clip level.
+    over: Vec<u16>,
+    /// `FLOOR_RUN_S` in frames.
+    floor_run: u16,
     gain: Vec<f32>,
     /// Normalised spectra (re, im), `depth_x` rows, and the gains applied, `depth_a` rows.
     xr: Vec<f32>,
@@ -788,6 +797,8 @@ impl NprachDetector {
                 (a.cos() as f32, a.sin() as f32)
             }),
             floor: vec![0.0; nb],
+            over: vec![0; nb],
+            floor_run: (FLOOR_RUN_S * frames_per_s).ceil().min(u16::MAX as f64) as u16,
             gain: vec![0.0; nb],
             xr: vec![0.0; depth_x * nb],
             xi: vec![0.0; depth_x * nb],
@@ -921,6 +932,7 @@ impl Core {
     /// Forgets the stream (keeps the counters).
     fn clear(&mut self) {
         self.floor.iter_mut().for_each(|v| *v = 0.0);
+        self.over.iter_mut().for_each(|v| *v = 0);
         self.xr.iter_mut().for_each(|v| *v = 0.0);
         self.xi.iter_mut().for_each(|v| *v = 0.0);
         self.aring.iter_mut().for_each(|v| *v = 0.0);
@@ -1018,19 +1030,34 @@ impl Core {
         for (p, s) in self.pw.iter_mut().zip(spec) {
             *p = s.re * s.re + s.im * s.im;
         }
-        // Floor update: plain mean for the first frames, then a clipped recursive mean whose
-        // fixed point is the mean of an exponential variable (E[min(p, c m)] = m (1 - e^-c)).
+        // Floor update: plain mean for the first frames, then a recursive mean of the values
+        // under `FLOOR_CLIP x floor`, whose fixed point is the mean of an exponential variable
+        // (E[p | p < c m] = m (1 - (1 + c) e^-c) / (1 - e^-c)). Values above are left out:
+        // clipped, they lifted the floor under a long strong preamble, whose tone and
+        // sidelobes keep every bin of its band above the clip level more than a quarter of
+        // the time (the clipped mean diverges then). A bin above for `FLOOR_RUN_S` in a row
+        // enters clipped (E[min(p, c m)] = m (1 - e^-c)) and climbs to its new level.
         let a = self.alpha.max(1.0 / (h as f32 + 1.0));
         if h < 16 {
             for (f, &p) in self.floor.iter_mut().zip(&self.pw) {
                 *f += a * (p - *f);
             }
         } else {
-            let corr = 1.0 / (1.0 - (-FLOOR_CLIP).exp());
-            for (f, &p) in self.floor.iter_mut().zip(&self.pw) {
-                let lim = FLOOR_CLIP * *f;
-                let c = if p < lim { p } else { lim };
-                *f += a * (c * corr - *f);
+            let c = FLOOR_CLIP;
+            let corr_in = (1.0 - (-c).exp()) / (1.0 - (1.0 + c) * (-c).exp());
+            let corr_clip = 1.0 / (1.0 - (-c).exp());
+            let run = self.floor_run;
+            for ((f, &p), r) in self.floor.iter_mut().zip(&self.pw).zip(&mut self.over) {
+                let lim = c * *f;
+                if p < lim {
+                    *r = 0;
+                    *f += a * (p * corr_in - *f);
+                } else {
+                    *r = r.saturating_add(1);
+                    if *r > run {
+                        *f += a * (lim * corr_clip - *f);
+                    }
+                }
             }
         }
         // CFAR on the normalised powers: circular extension, prefix sums, window sums.
@@ -2684,18 +2711,22 @@ mod tests {
 
     /// Strong preambles: every property of the record holds, the SNR included (it was
     /// measured against the CFAR level, which a strong tone's own sidelobes lift: +20 dB in
-    /// 180 kHz was reported as about 20 dB in the preamble's 30 kHz instead of 27.8 dB).
+    /// 180 kHz was reported as about 20 dB in the preamble's 30 kHz instead of 27.8 dB), and
+    /// long ones too (the clipped floor learned their tones: 32 repetitions at +10 dB were
+    /// placed a band 2 subcarriers off in 10 of 12 trials).
     #[test]
     fn strong_preambles_are_reported_exactly() {
         let fs = 1.92e6;
         let cfg = config(fs);
-        for (format, reps, snr, seed) in [
-            (0u8, 1u32, 10.0, 0x5eed_5100u64),
-            (0, 2, 25.0, 0x5eed_5200),
-            (1, 4, 15.0, 0x5eed_5300),
-            (1, 1, 30.0, 0x5eed_5400),
+        for (format, reps, snr, seed, trials) in [
+            (0u8, 1u32, 10.0, 0x5eed_5100u64, 6),
+            (0, 2, 25.0, 0x5eed_5200, 6),
+            (1, 4, 15.0, 0x5eed_5300, 6),
+            (1, 1, 30.0, 0x5eed_5400, 6),
+            (0, 32, 20.0, 0x5eed_5500, 3),
+            (1, 16, 12.0, 0x5eed_5600, 3),
         ] {
-            for i in 0..6 {
+            for i in 0..trials {
                 let (x, t) = scenario(fs, format, reps, snr, seed + i, 0.025);
                 let (dets, _) = run(&cfg, &x, 65536);
                 if let Err(e) = check(&dets, &t, fs) {
@@ -2707,7 +2738,10 @@ mod tests {
 
     /// Format resolution (`FORMAT1_EVIDENCE_RATIO`): single repetitions at -11 dB (the ratio
     /// was checked at -12 dB and +10 dB, on other seeds). A preamble reported with the other
-    /// format counts; at most 1 of 100 per format may be (the 99 % target holds at -12 dB).
+    /// format counts; at most 2 of 100 per format may be: `nprach_eval pd 1.92e6 F 1 -11
+    /// --trials 400 --seed 123000` measures 1.25 % (format 0) and 1.5 % (format 1) of the
+    /// other format (4 + 7 of 800 before the floor change of 2026-11-28, 5 + 6 after; this
+    /// test's seeds: 1 before, 2 after).
     #[test]
     fn formats_are_told_apart_near_the_sensitivity_limit() {
         let fs = 1.92e6;
@@ -2723,7 +2757,7 @@ mod tests {
                 })
                 .collect();
             assert!(
-                wrong.len() <= 1,
+                wrong.len() <= 2,
                 "format {format} reported as format {other} in trials {wrong:?} of 100"
             );
         }
