@@ -641,10 +641,11 @@ struct Core {
     /// `(cos, sin)(2 pi j / 12)`, j = 0..5: the phase ramp of the sub-bin offsets.
     phase_ramp: [(f32, f32); 6],
     floor: Vec<f32>,
-    /// Frames in a row each bin has been above the floor's clip level.
-    over: Vec<u16>,
+    /// Frames in a row each bin has been above the floor's clip level (f32: the update
+    /// vectorises with the floor's lanes).
+    over: Vec<f32>,
     /// `FLOOR_RUN_S` in frames.
-    floor_run: u16,
+    floor_run: f32,
     gain: Vec<f32>,
     /// Normalised spectra (re, im), `depth_x` rows, and the gains applied, `depth_a` rows.
     xr: Vec<f32>,
@@ -797,8 +798,8 @@ impl NprachDetector {
                 (a.cos() as f32, a.sin() as f32)
             }),
             floor: vec![0.0; nb],
-            over: vec![0; nb],
-            floor_run: (FLOOR_RUN_S * frames_per_s).ceil().min(u16::MAX as f64) as u16,
+            over: vec![0.0; nb],
+            floor_run: (FLOOR_RUN_S * frames_per_s).ceil() as f32,
             gain: vec![0.0; nb],
             xr: vec![0.0; depth_x * nb],
             xi: vec![0.0; depth_x * nb],
@@ -932,7 +933,7 @@ impl Core {
     /// Forgets the stream (keeps the counters).
     fn clear(&mut self) {
         self.floor.iter_mut().for_each(|v| *v = 0.0);
-        self.over.iter_mut().for_each(|v| *v = 0);
+        self.over.iter_mut().for_each(|v| *v = 0.0);
         self.xr.iter_mut().for_each(|v| *v = 0.0);
         self.xi.iter_mut().for_each(|v| *v = 0.0);
         self.aring.iter_mut().for_each(|v| *v = 0.0);
@@ -1047,17 +1048,19 @@ impl Core {
             let corr_in = (1.0 - (-c).exp()) / (1.0 - (1.0 + c) * (-c).exp());
             let corr_clip = 1.0 / (1.0 - (-c).exp());
             let run = self.floor_run;
+            // Branch-free (selects), so that it vectorises.
             for ((f, &p), r) in self.floor.iter_mut().zip(&self.pw).zip(&mut self.over) {
                 let lim = c * *f;
-                if p < lim {
-                    *r = 0;
-                    *f += a * (p * corr_in - *f);
+                let inside = p < lim;
+                *r = if inside { 0.0 } else { *r + 1.0 };
+                let target = if inside {
+                    p * corr_in
+                } else if *r > run {
+                    lim * corr_clip
                 } else {
-                    *r = r.saturating_add(1);
-                    if *r > run {
-                        *f += a * (lim * corr_clip - *f);
-                    }
-                }
+                    *f
+                };
+                *f += a * (target - *f);
             }
         }
         // CFAR on the normalised powers: circular extension, prefix sums, window sums.

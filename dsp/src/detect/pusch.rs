@@ -250,6 +250,9 @@ struct Hyp {
 #[derive(Debug, Clone, Copy, Default)]
 struct SlotHit {
     t: f64,
+    /// T against the floor alone (what the power is estimated from: `t` may be normalised
+    /// by, or mapped for, a residual that a strong burst's own leakage lifts).
+    t_floor: f64,
     seq: usize,
     shift: f64,
 }
@@ -270,7 +273,8 @@ struct Track {
     positions: Vec<(i64, usize)>,
     first_hit: SlotHit,
     best_z: f64,
-    sum_t: f64,
+    /// Sum of `SlotHit::t_floor` over the slots found.
+    sum_tf: f64,
     n_hit: u32,
     /// Identity tests between slot k and k + 2: (tested, identical).
     ident: (u32, u32),
@@ -813,6 +817,7 @@ impl PuschDetector {
         let resid_fit = (e - best_v as f64 / mf) / (mf - 1.0);
         let resid = resid_fit.max(floor);
         let t = best_v as f64 / (mf * resid);
+        best.t_floor = best_v as f64 / (mf * floor);
         // With another strong signal in the allocation (a GSM burst, a downlink) the
         // normaliser is that signal's residual, and T is then an F(2, 2(M - 1)) ratio, whose
         // tail `(1 + t / (M - 1))^-(M - 1)` is far heavier than the Exp(1) tail the
@@ -881,6 +886,12 @@ impl PuschDetector {
         }
         while seg.1 - seg.0 > 12 && bin(&self.prof, seg.1 - 1) < 0.1 * peak {
             seg.1 -= 1;
+        }
+        // The extension may have reached a burst a track already holds (a strong burst's
+        // leakage segment beside it, extended into it): reported once.
+        if self.covered(tb, seg) {
+            self.stats.covered_segments += 1;
+            return;
         }
         // Hypotheses.
         self.hyps.clear();
@@ -1001,29 +1012,33 @@ impl PuschDetector {
         let step = (self.acq_hop / 4).max(1) as i64;
         let mut tb_ref = (t_best, f64::NEG_INFINITY);
         let mut s01 = [0.0f64; 2];
+        let mut tf01 = 0.0f64;
         for d in -3..=3 {
             let t = t_best + d * step;
             let mut z = 0.0;
             let mut ss = [0.0f64; 2];
+            let mut tf = 0.0;
             for s in 0..2 {
                 if !self.frame_at(t + s * self.slot as i64, var, FrameOut::Frame) {
                     z = f64::NEG_INFINITY;
                     break;
                 }
-                ss[s as usize] = Self::dmrs_test(
+                let hit = Self::dmrs_test(
                     &self.sizes,
                     &mut self.gbuf,
                     &mut self.scratch,
                     &self.frame,
                     hyp,
                     fl,
-                )
-                .t;
+                );
+                ss[s as usize] = hit.t;
+                tf += hit.t_floor;
                 z += ss[s as usize];
             }
             if z > tb_ref.1 {
                 tb_ref = (t, z);
                 s01 = ss;
+                tf01 = tf;
             }
         }
         // A pair can be carried by one strong slot: keep only the slots that pass alone,
@@ -1047,7 +1062,7 @@ impl PuschDetector {
             positions: vec![(0, hyp.bin)],
             first_hit: h,
             best_z: metric * self.sizes[hyp.size].thr_acq,
-            sum_t: tb_ref.1.max(0.0),
+            sum_tf: tf01,
             n_hit: 2,
             ident: (0, 0),
             rho_sum: 0.0,
@@ -1071,7 +1086,7 @@ impl PuschDetector {
                 break;
             }
             tr.first_slot = k;
-            tr.sum_t += h.t;
+            tr.sum_tf += h.t_floor;
             tr.n_hit += 1;
             k -= 1;
         }
@@ -1117,7 +1132,7 @@ impl PuschDetector {
                     SlotHit::default()
                 };
                 if h.t >= self.sizes[tr.size].thr_slot {
-                    tr.sum_t += h.t;
+                    tr.sum_tf += h.t_floor;
                     tr.n_hit += 1;
                     tr.last_slot = tr.next_slot;
                     tr.misses = 0;
@@ -1286,8 +1301,8 @@ impl PuschDetector {
             (Tech::Lte, "narrow_not_repeated")
         };
         let repetitions = if repeated { subframes } else { 1 };
-        let mean_t = tr.sum_t / tr.n_hit.max(1) as f64;
-        // Per-slot T ~ M SNR + 1 on the DMRS.
+        let mean_t = tr.sum_tf / tr.n_hit.max(1) as f64;
+        // Per-slot T (against the floor) ~ M SNR + 1 on the DMRS.
         let snr_lin = ((mean_t - 1.0) / st.m as f64).max(1e-3);
         // Per-bin noise floor = N sigma^2; signal power = snr sigma^2 M / N.
         let nn = self.n as f64;
