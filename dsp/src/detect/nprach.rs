@@ -322,7 +322,8 @@ pub struct NprachStats {
     pub rejected_incoherent: u64,
     /// Candidates with no repetition standing out of the noise.
     pub rejected_too_short: u64,
-    /// Candidates with no repetition read at full resolution inside their extent.
+    /// Candidates with no repetition read at full resolution inside their extent, or whose
+    /// extent lies apart from the repetitions of their best threshold crossing.
     pub rejected_unconfirmed: u64,
     /// Candidates that duplicated a stronger one (other format, same preamble).
     pub rejected_duplicate: u64,
@@ -583,6 +584,8 @@ struct Track {
     best_metric: f64,
     best_w: u32,
     best_level: f64,
+    /// Repetition end of the best crossing (its window covers `best_w` repetitions up to it).
+    best_end: i64,
     /// Level of the single-repetition crossing that timed the grid (0: none).
     anchor_level: f64,
     /// The grid moved: the repetitions read are read again.
@@ -1408,6 +1411,7 @@ impl Core {
                         t.best_metric = hit.metric;
                         t.best_w = hit.w;
                         t.best_level = hit.level;
+                        t.best_end = rep_end;
                     }
                     // Single-repetition crossings time the grid best; re-anchor on the
                     // strongest (repetitions already read keep their ends).
@@ -1515,6 +1519,7 @@ impl Core {
             best_metric: hit.metric,
             best_w: hit.w,
             best_level: hit.level,
+            best_end: hit.end,
             anchor_level: if hit.w == 1 { hit.level } else { 0.0 },
             reanchored: false,
         };
@@ -1852,6 +1857,17 @@ impl Core {
         };
         let ext = &obs[ra..rb];
         let nrep = ext.len();
+        // The extent must hold some of the repetitions whose window made the track's best
+        // crossing (the metric reported is that crossing's): a track opened by a noise
+        // burst's crossings once chose a run of noise beside the burst, 8 ms before it.
+        {
+            let (c0, c1) = (t.best_end - (t.best_w as i64 - 1) * p, t.best_end);
+            let (e0, e1) = (ext[0].end, ext[nrep - 1].end);
+            if e1 < c0 - p / 2 || e0 > c1 + p / 2 {
+                self.stats.rejected_unconfirmed += 1;
+                return;
+            }
+        }
         // The best window inside the extent must still reach a tested threshold, in units
         // of the local band level at the time of the repetitions read at full resolution
         // (wideband energy that switches on raises every bin before the slow floor follows:
