@@ -834,6 +834,22 @@ impl PuschDetector {
         best
     }
 
+    /// Cumulative energy profile of the acquisition frames of sub-bin variant `var`, each
+    /// bin as its mean excess over the floor (`prof[k + 1] - prof[k]`, 0 on noise).
+    fn build_profile(&mut self, var: usize) {
+        let n = self.n;
+        let af = self.acq_frames;
+        let norm = af as f64 * self.floor;
+        self.prof[0] = 0.0;
+        for k in 0..n {
+            let mut e = 0.0f64;
+            for j in 0..af {
+                e += self.acq[(var * af + j) * n + k].norm_sqr() as f64;
+            }
+            self.prof[k + 1] = self.prof[k] + e / norm - 1.0;
+        }
+    }
+
     fn acquire(&mut self, tb: u64, seg: (usize, usize)) {
         self.stats.acquisitions += 1;
         let n = self.n;
@@ -854,15 +870,7 @@ impl PuschDetector {
             }
         }
         // Energy profile (variant 0, all frames) normalised: excess over the floor.
-        let nf = self.acq_frames as f64;
-        self.prof[0] = 0.0;
-        for k in 0..n {
-            let mut e = 0.0f64;
-            for j in 0..self.acq_frames {
-                e += self.acq[j * n + k].norm_sqr() as f64;
-            }
-            self.prof[k + 1] = self.prof[k] + e / (nf * fl) - 1.0;
-        }
+        self.build_profile(0);
         // The gate may have fired on part of the band (the first block of a burst): extend
         // the segment while the 12-bin mean excess stays above half the segment's.
         let mut seg = seg;
@@ -977,15 +985,7 @@ impl PuschDetector {
         // the time (measured: 6 PRB reported 1 - 2 subcarriers off in 8 of 20 trials at any
         // SNR from 0 to 20 dB).
         if var != 0 {
-            let af = self.acq_frames;
-            self.prof[0] = 0.0;
-            for k in 0..n {
-                let mut e = 0.0f64;
-                for jj in 0..af {
-                    e += self.acq[(var * af + jj) * n + k].norm_sqr() as f64;
-                }
-                self.prof[k + 1] = self.prof[k] + e / (nf * fl) - 1.0;
-            }
+            self.build_profile(var);
         }
         let mut hyp = hyp;
         let m_sc = self.sizes[hyp.size].m;
