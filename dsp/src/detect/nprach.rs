@@ -73,9 +73,12 @@
 //! and the effective number of independent maxima in `R` are calibrated constants measured on
 //! white noise (see `examples/nprach_calibrate.rs`).
 
+mod hops;
+
 use super::envelope::{self, Chunk, Tester};
 use super::{erlang_threshold, lte_rate_multiple, Detection};
 use crate::stft::{PhaseReference, Stft, StftConfig, StftError, Window};
+use crate::synth::nprach::HopConvention;
 use crate::synth::{Kind, Tech};
 use num_complex::{Complex32, Complex64};
 use rustfft::FftPlanner;
@@ -185,6 +188,8 @@ const PRE_NOISE_MIN_S: f64 = 4e-3;
 const FORMAT1_EVIDENCE_RATIO: f64 = 1.026;
 /// 40 ms gap after every 64 repetitions (10.1.6.1), seconds.
 const GAP_S: f64 = 0.040;
+/// Most cell identities listed in `params.hop_cells`.
+const HOP_CELLS_MAX: usize = 8;
 
 /// Configuration of a [`NprachDetector`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,6 +330,8 @@ pub struct NprachStats {
     /// Candidates with no repetition read at full resolution inside their extent, or whose
     /// extent lies apart from the repetitions of their best threshold crossing.
     pub rejected_unconfirmed: u64,
+    /// Detections whose extent, band and `ñ(0)` were fixed by a cell's hop path (`hops`).
+    pub hop_fits: u64,
     /// Candidates that duplicated a stronger one (other format, same preamble).
     pub rejected_duplicate: u64,
     /// Candidates whose band envelope is that of Gaussian noise (kurtosis near 2 where a
@@ -1595,6 +1602,103 @@ impl Core {
             .map(|(c, _)| c.m2 / c.noise_gain)
     }
 
+    /// Group energies of the repetitions ending at hops `ends` (timing offset `off` hops) at
+    /// the subcarriers of the band whose first tone is at bin `band` (fractional), `SHIFTS`
+    /// subcarriers either side (`hops::RepCells`), from the raw history: each group coherent
+    /// over its J symbol lengths in the middle of the group, against the floor's noise.
+    /// `None` when a group is no longer (or not yet) in the history.
+    fn hop_cells(
+        &mut self,
+        fi: usize,
+        ends: &[i64],
+        off: f64,
+        band: f64,
+    ) -> Option<Vec<hops::RepCells>> {
+        let f = &self.fmts[fi];
+        let (rep_len, end_adjust, j) = (f.rep_len, f.end_adjust, f.j);
+        let (n, hop, fs, nb) = (self.n, self.hop as f64, self.fs, self.nb);
+        let m = n / 512;
+        let k_len = j * n;
+        let group_len = rep_len / 4.0;
+        let inset = 0.5 * (group_len - k_len as f64);
+        // The floor's noise per input sample over the positions (|X|^2 = N s2).
+        let k0 = (band - (hops::SHIFTS * PAD) as f64).round() as isize;
+        let kb = (hops::NPOS * PAD) as isize;
+        let s2 = (0..kb)
+            .map(|d| self.floor[wrap(k0 + d, nb)] as f64)
+            .sum::<f64>()
+            / (kb as f64 * n as f64);
+        if s2 <= 0.0 {
+            return None;
+        }
+        let to_hz = |b: f64| {
+            let x = b.rem_euclid(nb as f64);
+            if x >= nb as f64 / 2.0 {
+                x - nb as f64
+            } else {
+                x
+            }
+        } * fs
+            / nb as f64;
+        let fc = to_hz(band + 5.5 * PAD as f64);
+        let fk: Vec<f64> = (0..hops::NPOS)
+            .map(|k| to_hz(band + (k as f64 - hops::SHIFTS as f64) * PAD as f64) - fc)
+            .map(|d| {
+                if d > fs / 2.0 {
+                    d - fs
+                } else if d < -fs / 2.0 {
+                    d + fs
+                } else {
+                    d
+                }
+            })
+            .collect();
+        let mut raw = Vec::with_capacity(k_len);
+        let mut z = vec![Complex64::new(0.0, 0.0); k_len / m];
+        let mut out = Vec::with_capacity(ends.len());
+        for &e in ends {
+            let start =
+                self.origin as f64 + (e as f64 + off) * hop + n as f64 + end_adjust - rep_len;
+            let mut cells: hops::RepCells = [[0.0; hops::NPOS]; 4];
+            for (g, row) in cells.iter_mut().enumerate() {
+                let a = (start + g as f64 * group_len + inset).round();
+                if a < 0.0 {
+                    return None;
+                }
+                let a = a as u64;
+                let b = a + k_len as u64;
+                if self.tester.hist.copy(a, b, &mut raw) != Some(a) || raw.len() != k_len {
+                    return None;
+                }
+                // To the band centre, then sums of m samples (1.92 MS/s; the boxcar's loss
+                // within 30 kHz of the centre is below 0.01 dB).
+                let w = Complex64::from_polar(1.0, -std::f64::consts::TAU * fc / fs);
+                let mut ph = Complex64::new(1.0, 0.0);
+                for (i, zi) in z.iter_mut().enumerate() {
+                    let mut acc = Complex64::new(0.0, 0.0);
+                    for x in &raw[i * m..(i + 1) * m] {
+                        acc += Complex64::new(x.re as f64, x.im as f64) * ph;
+                        ph *= w;
+                    }
+                    *zi = acc;
+                }
+                for (k, v) in row.iter_mut().enumerate() {
+                    let w =
+                        Complex64::from_polar(1.0, -std::f64::consts::TAU * fk[k] * m as f64 / fs);
+                    let mut ph = Complex64::new(1.0, 0.0);
+                    let mut acc = Complex64::new(0.0, 0.0);
+                    for zi in &z {
+                        acc += zi * ph;
+                        ph *= w;
+                    }
+                    *v = (acc.norm_sqr() / (k_len as f64 * s2)) as f32;
+                }
+            }
+            out.push(cells);
+        }
+        Some(out)
+    }
+
     /// Input samples of the repetition ending near hop `end` (timing offset `dh` hops), less
     /// `ENVELOPE_INSET_S` at each end.
     fn rep_range(&self, fi: usize, end: i64, dh: i8) -> (u64, u64) {
@@ -1788,6 +1892,65 @@ impl Core {
     }
 
     /// Decides a track: band, extent, checks; a detection goes to `pending`.
+    /// Tries the hop paths of every cell on a track's repetitions around its blind extent
+    /// `ra .. rb` in band `jstar` (`hops::fit`); returns the fit and the refined extent and
+    /// band when one explains them and the refined extent keeps a repetition read at full
+    /// resolution.
+    fn refine_by_hops(
+        &mut self,
+        fi: usize,
+        win_lo: isize,
+        obs: &[RepObs],
+        (ra, rb): (usize, usize),
+        jstar: usize,
+        lives: &[(&RepObs, &LiveRep, Cand)],
+    ) -> Option<(hops::HopFit, usize, usize, usize)> {
+        if rb - ra < 2 || lives.is_empty() {
+            return None;
+        }
+        let p = self.fmts[fi].p;
+        let reach = (rb - ra).max(2);
+        let w0 = ra.saturating_sub(reach);
+        let w1 = (rb + reach).min(obs.len()).min(w0 + hops::MAX_REPS);
+        if rb > w1 || obs[w0..w1].windows(2).any(|w| w[1].end - w[0].end != p) {
+            return None;
+        }
+        // Timing and sub-bin offset as the report takes them (median timing, the strongest
+        // repetition's frequency).
+        let same = |l: &LiveRep| l.best_j == jstar;
+        let mut offs: Vec<f64> = lives
+            .iter()
+            .map(|(_, l, c)| c.dh as f64 + if same(l) { l.dt } else { 0.0 })
+            .collect();
+        offs.sort_by(f64::total_cmp);
+        let off = offs[offs.len() / 2];
+        let frac = lives
+            .iter()
+            .max_by(|a, b| a.2.s.total_cmp(&b.2.s))
+            .map(|(_, l, c)| (c.plane as f64 - 1.0) / 3.0 + if same(l) { l.df } else { 0.0 })
+            .unwrap_or(0.0);
+        let band = (win_lo + jstar as isize) as f64 + frac;
+        let ends: Vec<i64> = obs[w0..w1].iter().map(|o| o.end).collect();
+        let cells = self.hop_cells(fi, &ends, off, band)?;
+        let j = jstar as isize;
+        let pad = PAD as isize;
+        let lo = -(j / pad);
+        let hi = (WIN as isize - 1 - j).div_euclid(pad);
+        let fit = hops::fit(&cells, (ra - w0, rb - w0), lo..=hi, EXTENT_LEVEL)?;
+        let a = w0 + fit.first;
+        let b = a + fit.reps;
+        // The band moves only when the tones fit one band position, inside the window.
+        let j2 = if fit.band_known && (lo..=hi).contains(&fit.shift) {
+            (j + fit.shift * pad) as usize
+        } else {
+            jstar
+        };
+        if !obs[a..b].iter().any(|o| o.live.is_some()) {
+            return None;
+        }
+        Some((fit, a, b, j2))
+    }
+
     fn finalize(&mut self, fi: usize, t: Track) {
         let nb = self.nb;
         let (p, rep_len, end_adjust, format, fj) = {
@@ -1969,6 +2132,27 @@ impl Core {
             }
             weak_ex / on_ex
         };
+        // Hop-aided refinement (`hops`): a cell's hop path that explains the repetitions
+        // fixes the extent, the band and ñ(0); otherwise the blind result stands.
+        let mut hop_fit = None;
+        let blind_band = (t.win_lo + jstar as isize) as f64;
+        let (ra, rb, jstar) = match self.refine_by_hops(fi, t.win_lo, &obs, (ra, rb), jstar, &lives)
+        {
+            Some((fit, a, b, j)) => {
+                hop_fit = Some(fit);
+                (a, b, j)
+            }
+            None => (ra, rb, jstar),
+        };
+        let ext = &obs[ra..rb];
+        let nrep = ext.len();
+        let lives: Vec<(&RepObs, &LiveRep, Cand)> = ext
+            .iter()
+            .filter_map(|o| o.live.as_deref().map(|l| (o, l, l.cands[jstar])))
+            .collect();
+        if hop_fit.is_some() {
+            self.stats.hop_fits += 1;
+        }
         let band_start = (t.win_lo + jstar as isize) as f64;
         // Tones and timing of each live repetition in the chosen band; the overall best
         // hypothesis of a repetition brings its interpolated offsets when it is this one.
@@ -2014,11 +2198,19 @@ impl Core {
             .map(|(_, l, c)| tone_of(l, c).0 - band_start - (c.n0 as usize * PAD) as f64)
             .unwrap_or(0.0);
         let mut tones: Vec<f64> = Vec::new();
-        for (_, _, c) in &lives {
-            let t0 = band_start + (c.n0 as usize * PAD) as f64 + frac;
-            for &sc in &pattern_subcarriers(pattern_of(c.n0 as usize)) {
-                let tb = t0 + (sc * HOP1) as f64;
+        if let Some(fit) = &hop_fit {
+            // Every group's tone is known from the path.
+            for &sc in &fit.tones {
+                let tb = blind_band + (sc * PAD as isize) as f64 + frac;
                 tones.push(ref_c + cdiff(tb, ref_c, nb));
+            }
+        } else {
+            for (_, _, c) in &lives {
+                let t0 = band_start + (c.n0 as usize * PAD) as f64 + frac;
+                for &sc in &pattern_subcarriers(pattern_of(c.n0 as usize)) {
+                    let tb = t0 + (sc * HOP1) as f64;
+                    tones.push(ref_c + cdiff(tb, ref_c, nb));
+                }
             }
         }
         let (lo, hi) = if tones.is_empty() {
@@ -2045,7 +2237,27 @@ impl Core {
         params.insert("format".into(), Value::from(format));
         params.insert("repetitions".into(), Value::from(nrep as u32));
         let first_live = ext[0].live.as_deref().map(|l| (l, l.cands[jstar]));
-        if let Some((_, c0)) = first_live {
+        // The band reported (and the first tone in it).
+        let band_start = match &hop_fit {
+            Some(fit) => blind_band + (fit.shift * PAD as isize) as f64,
+            None => band_start,
+        };
+        if let Some(fit) = &hop_fit {
+            params.insert("n_init".into(), Value::from(fit.n0 as u64));
+            params.insert(
+                "n_init_candidates".into(),
+                Value::from(
+                    fit.n0_candidates
+                        .iter()
+                        .map(|&c| c as u64)
+                        .collect::<Vec<_>>(),
+                ),
+            );
+            params.insert(
+                "first_tone_hz".into(),
+                Value::from(to_hz(band_start + (fit.n0 * PAD) as f64 + frac)),
+            );
+        } else if let Some((_, c0)) = first_live {
             let all: Vec<(f64, usize)> = lives
                 .iter()
                 .map(|(_, _, c)| {
@@ -2075,6 +2287,25 @@ impl Core {
             Value::from(to_hz(band_start + frac)),
         );
         params.insert("reps_resolved".into(), Value::from(lives.len() as u64));
+        // The cells whose hop sequence the preamble follows (at most HOP_CELLS_MAX listed;
+        // empty when the hops were not resolved or too many cells fit).
+        let (cells, conv) = match &hop_fit {
+            Some(fit) if fit.cells.len() <= HOP_CELLS_MAX => {
+                let mut ids: Vec<u64> = fit.cells.iter().map(|&(c, _)| c as u64).collect();
+                ids.dedup();
+                let clause = fit.cells.iter().any(|&(_, v)| v == HopConvention::Clause);
+                let alt = fit.cells.iter().any(|&(_, v)| v == HopConvention::Alt);
+                let conv = match (clause, alt) {
+                    (true, false) => Value::from("clause"),
+                    (false, true) => Value::from("alt"),
+                    _ => Value::from("either"),
+                };
+                (ids, conv)
+            }
+            _ => (Vec::new(), Value::Null),
+        };
+        params.insert("hop_cells".into(), Value::from(cells));
+        params.insert("hop_convention".into(), conv);
         params.insert("window_reps".into(), Value::from(t.best_w));
         params.insert("coherent_symbols".into(), Value::from(fj as u64));
         let nl = lives.len().max(1) as f64;
