@@ -123,6 +123,11 @@ impl History {
         self.start = self.start.max(self.end.saturating_sub(cap as u64));
     }
 
+    /// Stamp of the oldest sample kept.
+    pub(crate) fn kept_from(&self) -> u64 {
+        self.start
+    }
+
     /// Copies samples `a .. b`, clipped to what is kept, into `out`; returns the stamp of
     /// the first copied sample, or `None` when nothing of the range is kept.
     pub(crate) fn copy(&self, a: u64, b: u64, out: &mut Vec<Complex32>) -> Option<u64> {

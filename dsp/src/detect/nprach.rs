@@ -188,6 +188,13 @@ const PRE_NOISE_MIN_S: f64 = 4e-3;
 const FORMAT1_EVIDENCE_RATIO: f64 = 1.026;
 /// 40 ms gap after every 64 repetitions (10.1.6.1), seconds.
 const GAP_S: f64 = 0.040;
+/// The pre-threshold of the longest window is set for this many times its family's budget:
+/// on noise its crossings open about that many more tracks, each accepted only if a cell's
+/// hop path explains it (`hops::fit`, at most 1e-4 of them by its threshold).
+const PRE_FACTOR: f64 = 1000.0;
+/// ... but for at most this many crossings per hour (per family): at a large budget (a
+/// test, a calibration) the pre-threshold adds nothing.
+const PRE_MAX_PER_HOUR: f64 = 3600.0;
 /// Most cell identities listed in `params.hop_cells`.
 const HOP_CELLS_MAX: usize = 8;
 
@@ -332,6 +339,9 @@ pub struct NprachStats {
     pub rejected_unconfirmed: u64,
     /// Detections whose extent, band and `ñ(0)` were fixed by a cell's hop path (`hops`).
     pub hop_fits: u64,
+    /// Detections below every blind threshold (tracks opened at the pre-threshold of the
+    /// longest window) confirmed by a cell's hop path.
+    pub hop_confirmed: u64,
     /// Candidates that duplicated a stronger one (other format, same preamble).
     pub rejected_duplicate: u64,
     /// Candidates whose band envelope is that of Gaussian noise (kurtosis near 2 where a
@@ -509,6 +519,9 @@ struct Fmt {
     /// Threshold of W = 1 and of each tested W >= 2.
     t1: Option<f32>,
     tw: Vec<(u32, f32)>,
+    /// Lower threshold of the longest window (`PRE_FACTOR` times its budget): a crossing of
+    /// it alone opens a track that only a cell's hop path can confirm (`hops`).
+    t_pre: Option<f32>,
     tracks: Vec<Track>,
 }
 
@@ -686,6 +699,14 @@ struct Core {
     tester: Tester,
 }
 
+/// Which blind test a track failed (it may still be confirmed by a hop path).
+#[derive(Debug, Clone, Copy)]
+enum BlindFail {
+    Threshold,
+    SingleGroup,
+    PartialPattern,
+}
+
 /// The four sign patterns (s1, s2): tones of groups 0..3 relative to group 0 are
 /// `0, 4 s1, 4 s1 + 24 s2, 24 s2` bins.
 const PATTERNS: [(isize, isize); 4] = [(1, 1), (1, -1), (-1, 1), (-1, -1)];
@@ -749,6 +770,11 @@ impl NprachDetector {
                 (w, d.threshold(p_family / tests_multi) as f32)
             })
             .collect();
+        let pre_rate = (PRE_FACTOR * p_family).min(PRE_MAX_PER_HOUR);
+        let t_pre = (wmax >= 2 && pre_rate > p_family).then(|| {
+            let d = MaxErlangSum::new(REP_STAT_MAXIMA, wmax);
+            d.threshold(pre_rate / tests_multi) as f32
+        });
         let one = MaxErlangSum::new(REP_STAT_MAXIMA, 1);
         let mu0 = one.mean_one;
         let rep_penalty = one.mean_one + 2.0 * one.std_one;
@@ -784,6 +810,7 @@ impl NprachDetector {
                 rpair: vec![0.0; nb],
                 t1,
                 tw: tw.clone(),
+                t_pre,
                 tracks: Vec::new(),
             });
         }
@@ -1264,14 +1291,20 @@ impl Core {
                 continue;
             }
             let t = f.tw[wi].1;
+            // The longest window is tested at its pre-threshold (crossings below `t` carry a
+            // metric below 1).
+            let t_test = match f.t_pre {
+                Some(tp) if w == self.wmax => tp.min(t),
+                _ => t,
+            };
             self.stats.cells_tested += nb as u64;
-            let cnt = count_above(&self.acc, t);
+            let cnt = count_above(&self.acc, t_test);
             if cnt == 0 {
                 continue;
             }
             self.stats.crossings += cnt as u64;
             for (k, &v) in self.acc.iter().enumerate() {
-                if v > t {
+                if v > t_test {
                     if self.hits.len() >= MAX_HITS_PER_HOP {
                         self.stats.crossings_dropped += 1;
                         continue;
@@ -1896,6 +1929,7 @@ impl Core {
     /// `ra .. rb` in band `jstar` (`hops::fit`); returns the fit and the refined extent and
     /// band when one explains them and the refined extent keeps a repetition read at full
     /// resolution.
+    #[allow(clippy::too_many_arguments)]
     fn refine_by_hops(
         &mut self,
         fi: usize,
@@ -1904,14 +1938,32 @@ impl Core {
         (ra, rb): (usize, usize),
         jstar: usize,
         lives: &[(&RepObs, &LiveRep, Cand)],
+        confirm: bool,
     ) -> Option<(hops::HopFit, usize, usize, usize)> {
         if rb - ra < 2 || lives.is_empty() {
             return None;
         }
         let p = self.fmts[fi].p;
-        let reach = (rb - ra).max(2);
-        let w0 = ra.saturating_sub(reach);
-        let w1 = (rb + reach).min(obs.len()).min(w0 + hops::MAX_REPS);
+        // The window: up to WINDOW_REACH repetitions either side of the blind extent (a weak
+        // preamble's blind extent may hold only part of it), from the oldest repetition
+        // still in the raw history.
+        let (rep_len, end_adjust) = (self.fmts[fi].rep_len, self.fmts[fi].end_adjust);
+        let kept = self.tester.hist.kept_from() as f64;
+        let in_history = |o: &RepObs| {
+            let start = self.origin as f64
+                + (o.end - LIVE_SEARCH) as f64 * self.hop as f64
+                + self.n as f64
+                + end_adjust
+                - rep_len;
+            start >= kept
+        };
+        let mut w0 = ra.saturating_sub(hops::WINDOW_REACH);
+        while w0 < ra && !in_history(&obs[w0]) {
+            w0 += 1;
+        }
+        let w1 = (rb + hops::WINDOW_REACH)
+            .min(obs.len())
+            .min(w0 + hops::MAX_REPS);
         if rb > w1 || obs[w0..w1].windows(2).any(|w| w[1].end - w[0].end != p) {
             return None;
         }
@@ -1931,12 +1983,47 @@ impl Core {
             .unwrap_or(0.0);
         let band = (win_lo + jstar as isize) as f64 + frac;
         let ends: Vec<i64> = obs[w0..w1].iter().map(|o| o.end).collect();
-        let cells = self.hop_cells(fi, &ends, off, band)?;
+        // The blind timing and frequency are coarse near the limit (a repetition's own best
+        // hop and plane): the group energies are taken at every hop within LIVE_SEARCH of
+        // the grid and at a sixth of a bin either side of the frequency, and the alignment
+        // with the most pattern energy is kept (it does not depend on the cell).
+        // Timing first (at the blind frequency), then the frequency at that timing.
+        type Aligned = Option<(f32, f64, Vec<hops::RepCells>)>;
+        fn keep(best: &mut Aligned, c: Option<Vec<hops::RepCells>>, dt: f64) {
+            if let Some(c) = c {
+                let score = hops::alignment(&c);
+                if best.as_ref().is_none_or(|b| score > b.0) {
+                    *best = Some((score, dt, c));
+                }
+            }
+        }
+        let mut best: Aligned = None;
+        for dt in -LIVE_SEARCH..=LIVE_SEARCH {
+            let c = self.hop_cells(fi, &ends, dt as f64, band);
+            keep(&mut best, c, dt as f64);
+        }
+        let dt = best.as_ref().map_or(off, |b| b.1);
+        for df in [-1.0 / 6.0, 1.0 / 6.0] {
+            let c = self.hop_cells(fi, &ends, dt, band + df);
+            keep(&mut best, c, dt);
+        }
+        let (_, _, cells) = best?;
         let j = jstar as isize;
         let pad = PAD as isize;
         let lo = -(j / pad);
         let hi = (WIN as isize - 1 - j).div_euclid(pad);
-        let fit = hops::fit(&cells, (ra - w0, rb - w0), lo..=hi, EXTENT_LEVEL)?;
+        let p_accept = if confirm {
+            hops::P_CONFIRM
+        } else {
+            hops::P_REFINE
+        };
+        let fit = hops::fit(
+            &cells,
+            (ra - w0, rb - w0),
+            lo..=hi,
+            hops::EXTENT_LEVEL,
+            p_accept,
+        )?;
         let a = w0 + fit.first;
         let b = a + fit.reps;
         // The band moves only when the tones fit one band position, inside the window.
@@ -2063,7 +2150,14 @@ impl Core {
                     .any(|i| v[ra + i..ra + i + w].iter().sum::<f64>() / local > tw as f64);
             }
         }
-        if !ok {
+        // Below every blind threshold (a track opened at the pre-threshold): only a cell's
+        // hop path can confirm it, below.
+        // Why the blind tests would turn the track down (then only a hop path can confirm it).
+        // A track that never crossed a blind threshold (only the pre-threshold) counts as
+        // below it whatever its extent's windows read now.
+        let ok = ok && t.best_metric >= 1.0;
+        let mut blind_fail: Option<BlindFail> = (!ok).then_some(BlindFail::Threshold);
+        if blind_fail.is_some() && nrep < 2 {
             self.stats.rejected_below_threshold += 1;
             return;
         }
@@ -2112,9 +2206,12 @@ impl Core {
                 .iter()
                 .map(|(_, _, c)| c.groups.iter().map(|&g| g as f64 - 1.0).fold(0.0, f64::max))
                 .sum();
+            // These two tests (and the thresholds above) are blind; a track that fails them
+            // is judged by its hop path instead, which must carry every group of every
+            // repetition (near the limit the few repetitions read at full resolution are
+            // too weak for them).
             if on_ex > 0.0 && max_ex > 0.75 * on_ex {
-                self.stats.rejected_single_group += 1;
-                return;
+                blind_fail = blind_fail.or(Some(BlindFail::SingleGroup));
             }
             // A hypothesis shifted by two groups matches two groups of a real preamble: its
             // two weakest groups then carry (almost) nothing.
@@ -2127,8 +2224,7 @@ impl Core {
                 })
                 .sum();
             if weak_ex < 0.12 * on_ex {
-                self.stats.rejected_partial_pattern += 1;
-                return;
+                blind_fail = blind_fail.or(Some(BlindFail::PartialPattern));
             }
             weak_ex / on_ex
         };
@@ -2136,8 +2232,15 @@ impl Core {
         // fixes the extent, the band and ñ(0); otherwise the blind result stands.
         let mut hop_fit = None;
         let blind_band = (t.win_lo + jstar as isize) as f64;
-        let (ra, rb, jstar) = match self.refine_by_hops(fi, t.win_lo, &obs, (ra, rb), jstar, &lives)
-        {
+        let (ra, rb, jstar) = match self.refine_by_hops(
+            fi,
+            t.win_lo,
+            &obs,
+            (ra, rb),
+            jstar,
+            &lives,
+            blind_fail.is_some(),
+        ) {
             Some((fit, a, b, j)) => {
                 hop_fit = Some(fit);
                 (a, b, j)
@@ -2150,8 +2253,19 @@ impl Core {
             .iter()
             .filter_map(|o| o.live.as_deref().map(|l| (o, l, l.cands[jstar])))
             .collect();
-        if hop_fit.is_some() {
-            self.stats.hop_fits += 1;
+        let needs_hops = blind_fail.is_some();
+        match (&hop_fit, blind_fail) {
+            (Some(_), Some(_)) => self.stats.hop_confirmed += 1,
+            (Some(_), None) => self.stats.hop_fits += 1,
+            (None, Some(why)) => {
+                match why {
+                    BlindFail::Threshold => self.stats.rejected_below_threshold += 1,
+                    BlindFail::SingleGroup => self.stats.rejected_single_group += 1,
+                    BlindFail::PartialPattern => self.stats.rejected_partial_pattern += 1,
+                }
+                return;
+            }
+            (None, None) => {}
         }
         let band_start = (t.win_lo + jstar as isize) as f64;
         // Tones and timing of each live repetition in the chosen band; the overall best
@@ -2327,7 +2441,11 @@ impl Core {
         // format or a hypothesis shifted against the real preamble explains less with more
         // repetitions.
         let evidence = v[ra..rb].iter().map(|x| x - self.rep_penalty).sum::<f64>();
-        let metric = t.best_metric;
+        // Confirmed by the hop path alone: its sum against its threshold.
+        let metric = match &hop_fit {
+            Some(fit) if needs_hops => fit.sum / fit.threshold,
+            _ => t.best_metric,
+        };
         let mut det = Detection {
             kind: Kind::Nprach,
             tech: Tech::NbIot,
