@@ -36,6 +36,16 @@ pub(super) const MAX_REPS: usize = 32;
 /// repetitions; none at 0.25.
 pub(super) const EXTENT_LEVEL: f64 = 0.25;
 
+/// Most of the path's excess energy one group may hold, and least the two weakest may hold
+/// together (the blind detector's single-group and partial-pattern limits, applied here to
+/// the sums over the whole extent).
+const GROUP_MAX: f64 = 0.75;
+const GROUP_WEAK2: f64 = 0.12;
+
+/// Most excess energy the path's subcarriers may hold at the other groups' times, against
+/// the path's own (a carrier: about 3).
+const STAY_MAX: f64 = 0.75;
+
 /// Repetitions either side of the blind extent searched.
 pub(super) const WINDOW_REACH: usize = 8;
 
@@ -294,6 +304,39 @@ pub(super) fn fit(
     // they are a valid sequence of repetitions (10.1.6.1 patterns inside the 12 subcarriers):
     // a path clear of the band edges fits a band a few subcarriers over as well.
     let tones: Vec<isize> = path.iter().map(|&p| p as isize + shifts[si]).collect();
+    // Every group must carry its share along the path (summed over the repetitions, where
+    // the blind tests see one repetition at a time): a preamble puts about a quarter of
+    // the excess in each; carrier bursts or a tone that sits still fill one or two groups.
+    let mut excess = [0.0f64; 4];
+    for (i, &t) in tones.iter().enumerate() {
+        let r = a + i / 4;
+        excess[i % 4] += reps[r][i % 4][(t + s) as usize] as f64 - 1.0;
+    }
+    let total: f64 = excess.iter().sum();
+    let mut sorted = excess;
+    sorted.sort_by(f64::total_cmp);
+    if total <= 0.0 || sorted[3] > GROUP_MAX * total || sorted[0] + sorted[1] < GROUP_WEAK2 * total
+    {
+        return None;
+    }
+    // Inside a repetition the four tones are four different subcarriers, so a group's
+    // subcarrier at the other groups' times holds noise; a carrier stays there (a path can
+    // visit a carrier's subcarrier in a different group every repetition and so balance the
+    // groups above). Allowance: three standard deviations of the noise-only sum.
+    let stay: f64 = tones
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let r = a + i / 4;
+            (0..4)
+                .filter(|&g| g != i % 4)
+                .map(|g| reps[r][g][(t + s) as usize] as f64 - 1.0)
+                .sum::<f64>()
+        })
+        .sum();
+    if stay > STAY_MAX * total + 3.0 * (3.0 * tones.len() as f64).sqrt() {
+        return None;
+    }
     let lo_t = tones.iter().copied().min().unwrap_or(0);
     let hi_t = tones.iter().copied().max().unwrap_or(0);
     let bands: Vec<isize> = (hi_t - 11..=lo_t)
@@ -438,6 +481,25 @@ mod tests {
             }
         }
         assert!(right >= 36, "{right} of {trials} placed right");
+    }
+
+    #[test]
+    fn a_carrier_is_not_explained() {
+        // A strong tone at one subcarrier through every group of 8 repetitions: a path can
+        // meet it in a different group every repetition, but it stays in place.
+        let mut rng = ChaCha8Rng::seed_from_u64(4400);
+        let mut found = 0;
+        for _ in 0..20 {
+            let mut reps = scene(12, 0, 0, 0, 0, HopConvention::Clause, 0, 0.0, &mut rng);
+            let sc = rng.random_range(0..12) + SHIFTS;
+            for rep in &mut reps[2..10] {
+                for grp in rep.iter_mut() {
+                    grp[sc] += 30.0;
+                }
+            }
+            found += fit(&reps, (2, 10), -2..=2, 0.4, P_REFINE).is_some() as u32;
+        }
+        assert_eq!(found, 0, "a carrier taken for a cell's path");
     }
 
     #[test]
