@@ -195,6 +195,9 @@ const PRE_FACTOR: f64 = 1000.0;
 /// ... but for at most this many crossings per hour (per family): at a large budget (a
 /// test, a calibration) the pre-threshold adds nothing.
 const PRE_MAX_PER_HOUR: f64 = 3600.0;
+/// A group's median level (in floor units) above which its energies are taken against it
+/// (`hop_cells`; the median of 16 cells of noise has a spread of about a quarter).
+const LOCAL_RAISED: f32 = 1.5;
 /// Most cell identities listed in `params.hop_cells`.
 const HOP_CELLS_MAX: usize = 8;
 
@@ -1638,7 +1641,8 @@ impl Core {
     /// Group energies of the repetitions ending at hops `ends` (timing offset `off` hops) at
     /// the subcarriers of the band whose first tone is at bin `band` (fractional), `SHIFTS`
     /// subcarriers either side (`hops::RepCells`), from the raw history: each group coherent
-    /// over its J symbol lengths in the middle of the group, against the floor's noise.
+    /// over its J symbol lengths in the middle of the group, against the floor's noise or
+    /// the group's own median level when that is `LOCAL_RAISED` times higher.
     /// `None` when a group is no longer (or not yet) in the history.
     fn hop_cells(
         &mut self,
@@ -1725,6 +1729,17 @@ impl Core {
                         ph *= w;
                     }
                     *v = (acc.norm_sqr() / (k_len as f64 * s2)) as f32;
+                }
+            }
+            // Each group in units of the band's own level at its time when that is clearly
+            // above the floor (a wideband burst raises every cell of the groups it covers; a
+            // preamble fills one of the 16): the median cell, ln 2 on noise.
+            for row in cells.iter_mut() {
+                let mut v = *row;
+                let (_, med, _) = v.select_nth_unstable_by(hops::NPOS / 2, f32::total_cmp);
+                let level = *med / std::f32::consts::LN_2;
+                if level > LOCAL_RAISED {
+                    row.iter_mut().for_each(|c| *c /= level);
                 }
             }
             out.push(cells);
