@@ -1638,26 +1638,35 @@ impl Core {
             .map(|(c, _)| c.m2 / c.noise_gain)
     }
 
-    /// Group energies of the repetitions ending at hops `ends` (timing offset `off` hops) at
-    /// the subcarriers of the band whose first tone is at bin `band` (fractional), `SHIFTS`
-    /// subcarriers either side (`hops::RepCells`), from the raw history: each group coherent
-    /// over its J symbol lengths in the middle of the group, against the floor's noise or
-    /// the group's own median level when that is `LOCAL_RAISED` times higher.
-    /// `None` when a group is no longer (or not yet) in the history.
+    /// Group energies of the repetitions ending at hops `ends`, for every timing offset in
+    /// `offs` (whole hops), at the subcarriers of the band whose first tone is at bin `band`
+    /// (fractional), `SHIFTS` subcarriers either side (`hops::RepCells`), from the raw
+    /// history: each group coherent over its J symbol lengths in the middle of the group,
+    /// against the floor's noise or the group's own median level when that is
+    /// `LOCAL_RAISED` times higher. Returned per offset, in order. The span of all offsets is
+    /// correlated once, hop by hop, and each offset's window sums its hops (one phase
+    /// reference: the sums are coherent). `None` when a span is not in the history.
     fn hop_cells(
         &mut self,
         fi: usize,
         ends: &[i64],
-        off: f64,
+        offs: std::ops::RangeInclusive<i64>,
         band: f64,
-    ) -> Option<Vec<hops::RepCells>> {
+    ) -> Option<Vec<Vec<hops::RepCells>>> {
         let f = &self.fmts[fi];
         let (rep_len, end_adjust, j) = (f.rep_len, f.end_adjust, f.j);
-        let (n, hop, fs, nb) = (self.n, self.hop as f64, self.fs, self.nb);
+        let (n, hop, fs, nb) = (self.n, self.hop, self.fs, self.nb);
         let m = n / 512;
         let k_len = j * n;
         let group_len = rep_len / 4.0;
         let inset = 0.5 * (group_len - k_len as f64);
+        let (o_lo, o_hi) = (*offs.start(), *offs.end());
+        if o_hi < o_lo {
+            return None;
+        }
+        let n_off = (o_hi - o_lo) as usize + 1;
+        let span = k_len + (n_off - 1) * hop;
+        let (hc, chunks, per_win) = (hop / m, span / hop, k_len / hop);
         // The floor's noise per input sample over the positions (|X|^2 = N s2).
         let k0 = (band - (hops::SHIFTS * PAD) as f64).round() as isize;
         let kb = (hops::NPOS * PAD) as isize;
@@ -1690,21 +1699,22 @@ impl Core {
                 }
             })
             .collect();
-        let mut raw = Vec::with_capacity(k_len);
-        let mut z = vec![Complex64::new(0.0, 0.0); k_len / m];
-        let mut out = Vec::with_capacity(ends.len());
+        let mut raw = Vec::with_capacity(span);
+        let mut z = vec![Complex64::new(0.0, 0.0); span / m];
+        let mut part = vec![Complex64::new(0.0, 0.0); chunks];
+        let mut out = vec![Vec::with_capacity(ends.len()); n_off];
         for &e in ends {
-            let start =
-                self.origin as f64 + (e as f64 + off) * hop + n as f64 + end_adjust - rep_len;
-            let mut cells: hops::RepCells = [[0.0; hops::NPOS]; 4];
-            for (g, row) in cells.iter_mut().enumerate() {
+            let start = self.origin as f64 + (e + o_lo) as f64 * hop as f64 + n as f64 + end_adjust
+                - rep_len;
+            let mut cells: Vec<hops::RepCells> = vec![[[0.0; hops::NPOS]; 4]; n_off];
+            for g in 0..4 {
                 let a = (start + g as f64 * group_len + inset).round();
                 if a < 0.0 {
                     return None;
                 }
                 let a = a as u64;
-                let b = a + k_len as u64;
-                if self.tester.hist.copy(a, b, &mut raw) != Some(a) || raw.len() != k_len {
+                let b = a + span as u64;
+                if self.tester.hist.copy(a, b, &mut raw) != Some(a) || raw.len() != span {
                     return None;
                 }
                 // To the band centre, then sums of m samples (1.92 MS/s; the boxcar's loss
@@ -1719,30 +1729,38 @@ impl Core {
                     }
                     *zi = acc;
                 }
-                for (k, v) in row.iter_mut().enumerate() {
+                for k in 0..hops::NPOS {
                     let w =
                         Complex64::from_polar(1.0, -std::f64::consts::TAU * fk[k] * m as f64 / fs);
                     let mut ph = Complex64::new(1.0, 0.0);
-                    let mut acc = Complex64::new(0.0, 0.0);
-                    for zi in &z {
-                        acc += zi * ph;
-                        ph *= w;
+                    for (c, p) in part.iter_mut().enumerate() {
+                        let mut acc = Complex64::new(0.0, 0.0);
+                        for zi in &z[c * hc..(c + 1) * hc] {
+                            acc += zi * ph;
+                            ph *= w;
+                        }
+                        *p = acc;
                     }
-                    *v = (acc.norm_sqr() / (k_len as f64 * s2)) as f32;
+                    for (oi, cell) in cells.iter_mut().enumerate() {
+                        let acc: Complex64 = part[oi..oi + per_win].iter().sum();
+                        cell[g][k] = (acc.norm_sqr() / (k_len as f64 * s2)) as f32;
+                    }
                 }
             }
-            // Each group in units of the band's own level at its time when that is clearly
-            // above the floor (a wideband burst raises every cell of the groups it covers; a
-            // preamble fills one of the 16): the median cell, ln 2 on noise.
-            for row in cells.iter_mut() {
-                let mut v = *row;
-                let (_, med, _) = v.select_nth_unstable_by(hops::NPOS / 2, f32::total_cmp);
-                let level = *med / std::f32::consts::LN_2;
-                if level > LOCAL_RAISED {
-                    row.iter_mut().for_each(|c| *c /= level);
+            for (oi, mut c) in cells.into_iter().enumerate() {
+                // Each group in units of the band's own level at its time when that is
+                // clearly above the floor (a wideband burst raises every cell of the groups
+                // it covers; a preamble fills one of the 16): the median cell, ln 2 on noise.
+                for row in c.iter_mut() {
+                    let mut v = *row;
+                    let (_, med, _) = v.select_nth_unstable_by(hops::NPOS / 2, f32::total_cmp);
+                    let level = *med / std::f32::consts::LN_2;
+                    if level > LOCAL_RAISED {
+                        row.iter_mut().for_each(|x| *x /= level);
+                    }
                 }
+                out[oi].push(c);
             }
-            out.push(cells);
         }
         Some(out)
     }
@@ -1959,7 +1977,7 @@ impl Core {
             return None;
         }
         let p = self.fmts[fi].p;
-        // The window: up to WINDOW_REACH repetitions either side of the blind extent (a weak
+        // The window: `hops::reach` repetitions either side of the blind extent (a weak
         // preamble's blind extent may hold only part of it), from the oldest repetition
         // still in the raw history.
         let (rep_len, end_adjust) = (self.fmts[fi].rep_len, self.fmts[fi].end_adjust);
@@ -1972,25 +1990,17 @@ impl Core {
                 - rep_len;
             start >= kept
         };
-        let mut w0 = ra.saturating_sub(hops::WINDOW_REACH);
+        let reach = hops::reach(rb - ra);
+        let mut w0 = ra.saturating_sub(reach);
         while w0 < ra && !in_history(&obs[w0]) {
             w0 += 1;
         }
-        let w1 = (rb + hops::WINDOW_REACH)
-            .min(obs.len())
-            .min(w0 + hops::MAX_REPS);
+        let w1 = (rb + reach).min(obs.len()).min(w0 + hops::MAX_REPS);
         if rb > w1 || obs[w0..w1].windows(2).any(|w| w[1].end - w[0].end != p) {
             return None;
         }
-        // Timing and sub-bin offset as the report takes them (median timing, the strongest
-        // repetition's frequency).
+        // The sub-bin offset as the report takes it (the strongest repetition's frequency).
         let same = |l: &LiveRep| l.best_j == jstar;
-        let mut offs: Vec<f64> = lives
-            .iter()
-            .map(|(_, l, c)| c.dh as f64 + if same(l) { l.dt } else { 0.0 })
-            .collect();
-        offs.sort_by(f64::total_cmp);
-        let off = offs[offs.len() / 2];
         let frac = lives
             .iter()
             .max_by(|a, b| a.2.s.total_cmp(&b.2.s))
@@ -2003,26 +2013,23 @@ impl Core {
         // the grid and at a sixth of a bin either side of the frequency, and the alignment
         // with the most pattern energy is kept (it does not depend on the cell).
         // Timing first (at the blind frequency), then the frequency at that timing.
-        type Aligned = Option<(f32, f64, Vec<hops::RepCells>)>;
-        fn keep(best: &mut Aligned, c: Option<Vec<hops::RepCells>>, dt: f64) {
-            if let Some(c) = c {
-                let score = hops::alignment(&c);
-                if best.as_ref().is_none_or(|b| score > b.0) {
-                    *best = Some((score, dt, c));
+        let all = self.hop_cells(fi, &ends, -LIVE_SEARCH..=LIVE_SEARCH, band)?;
+        let (mut score, mut dt, mut cells) = (f32::MIN, 0i64, Vec::new());
+        for (i, c) in all.into_iter().enumerate() {
+            let s = hops::alignment(&c);
+            if s > score {
+                (score, dt, cells) = (s, i as i64 - LIVE_SEARCH, c);
+            }
+        }
+        for df in [-1.0 / 6.0, 1.0 / 6.0] {
+            if let Some(mut c) = self.hop_cells(fi, &ends, dt..=dt, band + df) {
+                let c = c.swap_remove(0);
+                let s = hops::alignment(&c);
+                if s > score {
+                    (score, cells) = (s, c);
                 }
             }
         }
-        let mut best: Aligned = None;
-        for dt in -LIVE_SEARCH..=LIVE_SEARCH {
-            let c = self.hop_cells(fi, &ends, dt as f64, band);
-            keep(&mut best, c, dt as f64);
-        }
-        let dt = best.as_ref().map_or(off, |b| b.1);
-        for df in [-1.0 / 6.0, 1.0 / 6.0] {
-            let c = self.hop_cells(fi, &ends, dt, band + df);
-            keep(&mut best, c, dt);
-        }
-        let (_, _, cells) = best?;
         let j = jstar as isize;
         let pad = PAD as isize;
         let lo = -(j / pad);

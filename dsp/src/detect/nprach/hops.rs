@@ -46,14 +46,20 @@ const GROUP_WEAK2: f64 = 0.12;
 /// the path's own (a carrier: about 3).
 const STAY_MAX: f64 = 0.75;
 
-/// Repetitions either side of the blind extent searched.
-pub(super) const WINDOW_REACH: usize = 8;
+/// Longest preamble the raw history holds when a track is decided (repetitions).
+const HISTORY_REPS: usize = 8;
+
+/// Repetitions searched either side of a blind extent of `len`: enough for a preamble of
+/// `HISTORY_REPS` that holds it, and at least `START_REACH`.
+pub(super) fn reach(len: usize) -> usize {
+    HISTORY_REPS.saturating_sub(len).max(START_REACH)
+}
 
 /// Allowed preamble lengths (`numRepetitionsPerPreambleAttempt`) searched.
 const LENGTHS: [usize; 6] = [1, 2, 4, 8, 16, 32];
 
-/// First repetitions tried after the blind extent's (before it: up to `WINDOW_REACH`; a
-/// blind extent may hold only the end of a weak preamble).
+/// First repetitions tried after the blind extent's (before it: up to `reach`; a blind
+/// extent may hold only the end of a weak preamble).
 const START_REACH: usize = 2;
 
 /// False-alarm probability (by the union bound over every hypothesis) of accepting a hop
@@ -188,7 +194,7 @@ pub(super) fn fit(
     }
     let table = f_table();
     let convs = [HopConvention::Clause, HopConvention::Alt];
-    let starts: Vec<usize> = (b0.saturating_sub(WINDOW_REACH)..=(b0 + START_REACH))
+    let starts: Vec<usize> = (b0.saturating_sub(reach(lb))..=(b0 + START_REACH))
         .filter(|&a| a + 1 < nr)
         .collect();
     // Pass 1: the best path over the blind extent's length (any first repetition near the
