@@ -1717,6 +1717,24 @@ impl Core {
         let mut z = vec![Complex64::new(0.0, 0.0); span / m];
         let mut part = vec![Complex64::new(0.0, 0.0); chunks];
         let mut out = vec![Vec::with_capacity(ends.len()); n_off];
+        // The phasors of every group window, from the same recurrences as a window's own
+        // (each starts at 1): tabled once for all groups and repetitions.
+        let recurrence = |f_hz: f64, step: f64, len: usize| -> Vec<Complex64> {
+            let w = Complex64::from_polar(1.0, -std::f64::consts::TAU * f_hz * step / fs);
+            let mut ph = Complex64::new(1.0, 0.0);
+            (0..len)
+                .map(|_| {
+                    let v = ph;
+                    ph *= w;
+                    v
+                })
+                .collect()
+        };
+        let mix = recurrence(fc, 1.0, span);
+        let tabs: Vec<Vec<Complex64>> = fk
+            .iter()
+            .map(|&f| recurrence(f, m as f64, span / m))
+            .collect();
         for &e in ends {
             let start = self.origin as f64 + (e + o_lo) as f64 * hop as f64 + n as f64 + end_adjust
                 - rep_len;
@@ -1733,25 +1751,20 @@ impl Core {
                 }
                 // To the band centre, then sums of m samples (1.92 MS/s; the boxcar's loss
                 // within 30 kHz of the centre is below 0.01 dB).
-                let w = Complex64::from_polar(1.0, -std::f64::consts::TAU * fc / fs);
-                let mut ph = Complex64::new(1.0, 0.0);
                 for (i, zi) in z.iter_mut().enumerate() {
                     let mut acc = Complex64::new(0.0, 0.0);
-                    for x in &raw[i * m..(i + 1) * m] {
+                    let (xs, ps) = (&raw[i * m..(i + 1) * m], &mix[i * m..(i + 1) * m]);
+                    for (x, ph) in xs.iter().zip(ps) {
                         acc += Complex64::new(x.re as f64, x.im as f64) * ph;
-                        ph *= w;
                     }
                     *zi = acc;
                 }
-                for k in 0..hops::NPOS {
-                    let w =
-                        Complex64::from_polar(1.0, -std::f64::consts::TAU * fk[k] * m as f64 / fs);
-                    let mut ph = Complex64::new(1.0, 0.0);
+                for (k, tab) in tabs.iter().enumerate() {
                     for (c, p) in part.iter_mut().enumerate() {
                         let mut acc = Complex64::new(0.0, 0.0);
-                        for zi in &z[c * hc..(c + 1) * hc] {
+                        let (zs, ps) = (&z[c * hc..(c + 1) * hc], &tab[c * hc..(c + 1) * hc]);
+                        for (zi, ph) in zs.iter().zip(ps) {
                             acc += zi * ph;
-                            ph *= w;
                         }
                         *p = acc;
                     }
