@@ -3299,6 +3299,42 @@ mod tests {
         }
     }
 
+    /// A single repetition's start comes from the fine test (`format_fit`, a 2-sample grid
+    /// at 1.92 MS/s; fractional start, CFO up to 3 kHz): within 16 samples (8.3 us) at 0 dB
+    /// (measured up to 12) and 3 samples at +20 dB (measured up to 1.6); the blind grid
+    /// alone placed it within about N/8 (64 samples).
+    #[test]
+    fn a_single_repetition_is_timed_to_microseconds() {
+        let fs = 1.92e6;
+        let cfg = config(fs);
+        for (format, snr, seed) in [
+            (0u8, 0.0, 0x5eed_7100u64),
+            (1, 0.0, 0x5eed_7200),
+            (0, 20.0, 0x5eed_7300),
+            (1, 20.0, 0x5eed_7400),
+        ] {
+            for i in 0..5 {
+                let (x, t) = scenario(fs, format, 1, snr, seed + i, 0.025);
+                let (dets, _) = run(&cfg, &x, 65536);
+                assert_eq!(
+                    dets.len(),
+                    1,
+                    "format {format} {snr} dB trial {i}: {dets:?}"
+                );
+                let d = &dets[0];
+                assert_eq!(d.params["format"].as_u64(), Some(u64::from(format)));
+                let err = d.sample_start as f64 - 1e6 - t.start;
+                let tol = if snr < 10.0 { 16.0 } else { 3.0 };
+                assert!(
+                    err.abs() <= tol,
+                    "format {format} {snr} dB trial {i}: start {} against {:.1}",
+                    d.sample_start - 1_000_000,
+                    t.start
+                );
+            }
+        }
+    }
+
     #[test]
     fn detects_at_7_68_msps() {
         for (format, reps, seed) in [
