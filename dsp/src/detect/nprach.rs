@@ -812,7 +812,7 @@ impl NprachDetector {
             let depth_g = d[0] + 2 * READ_DELAY as usize + 2;
             let p_dec = p / 2;
             let depth_r = 8 * p_dec + 6;
-            let rep_len = 4.0 * (if f == 0 { 2688.0 } else { 3072.0 }) * m as f64;
+            let rep_len = 4.0 * FMT_GROUP_192[f as usize] as f64 * m as f64;
             fmts.push(Fmt {
                 format: f,
                 j,
@@ -1717,23 +1717,12 @@ impl Core {
         let mut z = vec![Complex64::new(0.0, 0.0); span / m];
         let mut part = vec![Complex64::new(0.0, 0.0); chunks];
         let mut out = vec![Vec::with_capacity(ends.len()); n_off];
-        // The phasors of every group window, from the same recurrences as a window's own
-        // (each starts at 1): tabled once for all groups and repetitions.
-        let recurrence = |f_hz: f64, step: f64, len: usize| -> Vec<Complex64> {
-            let w = Complex64::from_polar(1.0, -std::f64::consts::TAU * f_hz * step / fs);
-            let mut ph = Complex64::new(1.0, 0.0);
-            (0..len)
-                .map(|_| {
-                    let v = ph;
-                    ph *= w;
-                    v
-                })
-                .collect()
-        };
-        let mix = recurrence(fc, 1.0, span);
+        // The phasors of every group window (each starts at 1): tabled once for all groups
+        // and repetitions.
+        let mix = phasors(fc, 1.0, fs, span);
         let tabs: Vec<Vec<Complex64>> = fk
             .iter()
-            .map(|&f| recurrence(f, m as f64, span / m))
+            .map(|&f| phasors(f, m as f64, fs, span / m))
             .collect();
         for &e in ends {
             let start = self.origin as f64 + (e + o_lo) as f64 * hop as f64 + n as f64 + end_adjust
@@ -1751,14 +1740,7 @@ impl Core {
                 }
                 // To the band centre, then sums of m samples (1.92 MS/s; the boxcar's loss
                 // within 30 kHz of the centre is below 0.01 dB).
-                for (i, zi) in z.iter_mut().enumerate() {
-                    let mut acc = Complex64::new(0.0, 0.0);
-                    let (xs, ps) = (&raw[i * m..(i + 1) * m], &mix[i * m..(i + 1) * m]);
-                    for (x, ph) in xs.iter().zip(ps) {
-                        acc += Complex64::new(x.re as f64, x.im as f64) * ph;
-                    }
-                    *zi = acc;
-                }
+                mix_decimate(&raw, &mix, m, &mut z);
                 for (k, tab) in tabs.iter().enumerate() {
                     for (c, p) in part.iter_mut().enumerate() {
                         let mut acc = Complex64::new(0.0, 0.0);
@@ -1833,18 +1815,8 @@ impl Core {
             return None;
         }
         // To the tones' centre, then sums of m samples (1.92 MS/s).
-        let w = Complex64::from_polar(1.0, -std::f64::consts::TAU * fc / fs);
-        let mut ph = Complex64::new(1.0, 0.0);
-        let z: Vec<Complex64> = raw
-            .chunks_exact(m)
-            .map(|c| {
-                c.iter().fold(Complex64::new(0.0, 0.0), |acc, x| {
-                    let v = acc + Complex64::new(x.re as f64, x.im as f64) * ph;
-                    ph *= w;
-                    v
-                })
-            })
-            .collect();
+        let mut z = vec![Complex64::new(0.0, 0.0); len_d];
+        mix_decimate(&raw, &phasors(fc, 1.0, fs, len_d * m), m, &mut z);
         let fd = fs / m as f64;
         let mut best = [(0.0f64, start); 2];
         let mut prefix = vec![vec![Complex64::new(0.0, 0.0); len_d + 1]; 4];
@@ -2859,6 +2831,34 @@ impl Core {
         emitted.sort_by_key(|d| d.sample_end());
         self.stats.detections += emitted.len() as u64;
         out.extend(emitted);
+    }
+}
+
+/// `e^(-j 2 pi f_hz step i / fs)` for `i` in `0..len` (every `step`-th sample at `fs`), by
+/// the recurrence of one rotation per value (starting at 1).
+fn phasors(f_hz: f64, step: f64, fs: f64, len: usize) -> Vec<Complex64> {
+    let w = Complex64::from_polar(1.0, -std::f64::consts::TAU * f_hz * step / fs);
+    let mut ph = Complex64::new(1.0, 0.0);
+    (0..len)
+        .map(|_| {
+            let v = ph;
+            ph *= w;
+            v
+        })
+        .collect()
+}
+
+/// `z[i]` = the sum of `raw[i m + k] mix[i m + k]` over `k < m`: mixed by the phasors `mix`,
+/// then boxcar-decimated by `m` (for every `i < z.len()`).
+fn mix_decimate(raw: &[Complex32], mix: &[Complex64], m: usize, z: &mut [Complex64]) {
+    for (i, zi) in z.iter_mut().enumerate() {
+        let (xs, ps) = (&raw[i * m..(i + 1) * m], &mix[i * m..(i + 1) * m]);
+        *zi = xs
+            .iter()
+            .zip(ps)
+            .fold(Complex64::new(0.0, 0.0), |acc, (x, ph)| {
+                acc + Complex64::new(x.re as f64, x.im as f64) * ph
+            });
     }
 }
 
