@@ -195,6 +195,18 @@ const FMT_SEARCH_S: f64 = 0.8e-3;
 const FMT_STEP: usize = 2;
 /// ... and these common frequency offsets, Hz (a 75 Hz error costs 3 % of a 1.6 ms group).
 const FMT_DF_HZ: [f64; 5] = [-150.0, -75.0, 0.0, 75.0, 150.0];
+/// A single repetition below the blind `W = 1` threshold (a track opened at its
+/// pre-threshold) is confirmed when the fine test's sum (`format_fit`) passes `t_fine`,
+/// set for this share of the `W = 1` family's budget ...
+const FINE_SHARE: f64 = 0.1;
+/// ... with the rate of noise-only confirmations modelled as this many times the blind
+/// test's at the same level (`EFFECTIVE_TESTS_W1` cells of an Erlang(4) tail). The fine
+/// sum is not independent of the blind crossing that opened the track: on noise it lies
+/// near the blind level (median +2.1, at most +5.8 over 88 noise tracks), so it is modelled
+/// on the blind statistic's own tail. Calibrated on white noise (`nprach_eval fa 1.92e6
+/// 1500 --rate 1000`, both formats, 2026-11-29): confirmations above `t1 + 0, +1, +2`
+/// came at 0.2, 0.2 and 0.3 times the blind model's rate there; 0.5 keeps a margin.
+const FINE_RATE_FACTOR: f64 = 0.5;
 /// 40 ms gap after every 64 repetitions (10.1.6.1), seconds.
 const GAP_S: f64 = 0.040;
 /// The pre-threshold of the longest window is set for this many times its family's budget:
@@ -207,6 +219,8 @@ const PRE_MAX_PER_HOUR: f64 = 3600.0;
 /// A group's median level (in floor units) above which its energies are taken against it
 /// (`hop_cells`; the median of 16 cells of noise has a spread of about a quarter).
 const LOCAL_RAISED: f32 = 1.5;
+/// Most blind detections remembered against later sub-threshold duplicates.
+const RECENT_MAX: usize = 32;
 /// Most cell identities listed in `params.hop_cells`.
 const HOP_CELLS_MAX: usize = 8;
 
@@ -354,6 +368,9 @@ pub struct NprachStats {
     /// Detections below every blind threshold (tracks opened at the pre-threshold of the
     /// longest window) confirmed by a cell's hop path.
     pub hop_confirmed: u64,
+    /// Single repetitions below the blind threshold (tracks opened at the `W = 1`
+    /// pre-threshold) confirmed by the fine test (`format_fit`).
+    pub fine_confirmed: u64,
     /// Single repetitions whose format the fine test (`format_fit`: both formats' group
     /// lengths timed on the raw history) named against the track's own.
     pub format_changed: u64,
@@ -537,7 +554,36 @@ struct Fmt {
     /// Lower threshold of the longest window (`PRE_FACTOR` times its budget): a crossing of
     /// it alone opens a track that only a cell's hop path can confirm (`hops`).
     t_pre: Option<f32>,
+    /// Lower threshold of `W = 1` (`PRE_FACTOR` times its budget): a track opened by a
+    /// crossing of it alone is confirmed as a single repetition by the fine test
+    /// (`format_fit`, against `Core::t_fine`) or, over several, by a cell's hop path.
+    t1_pre: Option<f32>,
     tracks: Vec<Track>,
+}
+
+/// The fine test's best hypothesis for one format (`Core::format_fit`).
+#[derive(Debug, Clone, Copy)]
+struct FineFit {
+    /// Sum of the four group energies (floor-noise units: Erlang(4) on noise).
+    sum: f64,
+    /// Start, samples from the origin.
+    start: f64,
+    /// Each group's energy.
+    groups: [f64; 4],
+}
+
+impl FineFit {
+    /// The energy is spread over the four groups as a preamble's is: not in one group (a
+    /// carrier or a strong tone burst on one of the tones: `max <= 3/4` of the sum), and
+    /// the two weakest groups carry some of it (a hypothesis shifted by two groups against
+    /// a real preamble matches two: `>= 0.12` of the sum); the blind tests' rules.
+    /// Measured on the excess over the noise mean (1 per group).
+    fn balanced(&self) -> bool {
+        let mut g = self.groups.map(|v| v - 1.0);
+        g.sort_by(f64::total_cmp);
+        let total: f64 = g.iter().sum();
+        total > 0.0 && g[3] <= 0.75 * total && g[0] + g[1] >= 0.12 * total
+    }
 }
 
 /// One threshold crossing.
@@ -551,6 +597,13 @@ struct Hit {
     metric: f64,
     /// Statistic per repetition (value / W).
     level: f64,
+}
+
+impl Hit {
+    /// A single-repetition crossing of the pre-threshold only.
+    fn sub1(&self) -> bool {
+        self.w == 1 && self.metric <= 1.0
+    }
 }
 
 /// The best repetition hypothesis for one band start, read at full resolution.
@@ -625,6 +678,10 @@ struct Track {
     anchor_level: f64,
     /// The grid moved: the repetitions read are read again.
     reanchored: bool,
+    /// Opened by a single-repetition crossing of the pre-threshold only (`Fmt::t1_pre`):
+    /// such tracks take only such crossings, and no other crossing joins them, so the
+    /// tracks of the blind tests are exactly what they would be without them.
+    sub1: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -646,6 +703,9 @@ struct Pending {
     resolved: usize,
     /// The format was named by the fine test (`format_fit`).
     fine_format: bool,
+    /// From a track of the single-repetition pre-threshold (`Track::sub1`): it gives way to
+    /// any other candidate or recent detection it overlaps.
+    sub1: bool,
 }
 
 /// The blind NPRACH detector (see the module doc).
@@ -678,6 +738,13 @@ struct Core {
     /// Price of one repetition in the evidence of a hypothesis: the noise mean of R plus
     /// two standard deviations.
     rep_penalty: f64,
+    /// Threshold of the fine test's sum that confirms a single repetition below the blind
+    /// threshold (`FINE_SHARE`, `FINE_RATE_FACTOR`).
+    t_fine: f64,
+    /// The last detections emitted from blind tracks: (start, end) in samples from the
+    /// origin and (low, high) edges in Hz; a later `Pending::sub1` that overlaps one is a
+    /// duplicate (at most `RECENT_MAX`).
+    recent: Vec<(f64, f64, f64, f64)>,
     /// `(cos, sin)(2 pi j / 12)`, j = 0..5: the phase ramp of the sub-bin offsets.
     phase_ramp: [(f32, f32); 6],
     floor: Vec<f32>,
@@ -774,10 +841,10 @@ impl NprachDetector {
         let wmax = windows.iter().copied().max().unwrap_or(1);
         let families = (formats.len() * windows.len()) as f64;
         let p_family = cfg.false_alarms_per_hour / families;
-        let t1 = windows.contains(&1).then(|| {
-            let tests = EFFECTIVE_TESTS_W1 * (PLANES * nb * 4) as f64 * hops_per_hour;
-            erlang_threshold(4, tests, p_family) as f32
-        });
+        let tests_w1 = EFFECTIVE_TESTS_W1 * (PLANES * nb * 4) as f64 * hops_per_hour;
+        let t1 = windows
+            .contains(&1)
+            .then(|| erlang_threshold(4, tests_w1, p_family) as f32);
         let tests_multi = EFFECTIVE_TESTS_MULTI * nb as f64 * hops_per_hour / 2.0;
         let tw: Vec<(u32, f32)> = windows
             .iter()
@@ -788,6 +855,9 @@ impl NprachDetector {
             })
             .collect();
         let pre_rate = (PRE_FACTOR * p_family).min(PRE_MAX_PER_HOUR);
+        let t1_pre = (windows.contains(&1) && pre_rate > p_family)
+            .then(|| erlang_threshold(4, tests_w1, pre_rate) as f32);
+        let t_fine = erlang_threshold(4, FINE_RATE_FACTOR * tests_w1, FINE_SHARE * p_family);
         let t_pre = (wmax >= 2 && pre_rate > p_family).then(|| {
             let d = MaxErlangSum::new(REP_STAT_MAXIMA, wmax);
             d.threshold(pre_rate / tests_multi) as f32
@@ -828,6 +898,7 @@ impl NprachDetector {
                 t1,
                 tw: tw.clone(),
                 t_pre,
+                t1_pre,
                 tracks: Vec::new(),
             });
         }
@@ -847,6 +918,8 @@ impl NprachDetector {
             wmax,
             mu0,
             rep_penalty,
+            t_fine,
+            recent: Vec::new(),
             phase_ramp: std::array::from_fn(|j| {
                 let a = 2.0 * std::f64::consts::PI * j as f64 / 12.0;
                 (a.cos() as f32, a.sin() as f32)
@@ -998,6 +1071,7 @@ impl Core {
             f.tracks.clear();
         }
         self.pending.clear();
+        self.recent.clear();
         self.h = 0;
         self.next_sample = None;
     }
@@ -1354,7 +1428,9 @@ impl Core {
                 pooled_max(&mut self.rcur[k0..k0 + tl], st, plane == 0);
             }
         }
-        let Some(t) = f.t1 else { return };
+        let Some(t1) = f.t1 else { return };
+        // Tested at the pre-threshold (crossings below `t1` carry a metric below 1).
+        let t = f.t1_pre.map_or(t1, |tp| tp.min(t1));
         self.stats.cells_tested += (4 * PLANES * nb) as u64;
         // Exact gate: every S_p at bin i is one of the values pooled into R at band start
         // i - (offset of p), so S crosses nowhere unless R crosses somewhere.
@@ -1388,7 +1464,7 @@ impl Core {
                             end: h,
                             centre: centre.rem_euclid(nb as f64),
                             w: 1,
-                            metric: (v / t) as f64,
+                            metric: (v / t1) as f64,
                             level: v as f64,
                         });
                     }
@@ -1434,6 +1510,9 @@ impl Core {
         for hit in &hits {
             let p = self.fmts[fi].p;
             let found = self.fmts[fi].tracks.iter().position(|t| {
+                if t.sub1 != hit.sub1() {
+                    return false;
+                }
                 let dt = (hit.end - t.grid).rem_euclid(p);
                 let dt = dt.min(p - dt);
                 // A crossing implies band starts (centre - 14, - 22, - 30 bins for one
@@ -1579,6 +1658,7 @@ impl Core {
             best_end: hit.end,
             anchor_level: if hit.w == 1 { hit.level } else { 0.0 },
             reanchored: false,
+            sub1: hit.sub1(),
         };
         // Back-fill the repetitions before, from the pooled ring.
         let newest = if h % 2 == 1 { h / 2 } else { h / 2 - 1 };
@@ -1780,9 +1860,10 @@ impl Core {
     /// the whole group (`T_CP + 5 x 8192 Ts`, Table 10.1.6.1-1: the group is one
     /// phase-continuous tone, 10.1.6.2), in floor-noise units (unit-mean exponential per
     /// group on noise), over start times `FMT_SEARCH_S` either side on a 1.92 MS/s grid of
-    /// `FMT_STEP` and a common frequency offset of `FMT_DF_HZ`. Returned per format: (sum,
-    /// start in samples from the origin). `None` when the span left the history.
-    fn format_fit(&mut self, start: f64, tones_hz: &[f64; 4]) -> Option<[(f64, f64); 2]> {
+    /// `FMT_STEP` and a common frequency offset of `FMT_DF_HZ`. Returned per format: the
+    /// best sum, its start in samples from the origin and its four group energies. `None`
+    /// when the span left the history.
+    fn format_fit(&mut self, start: f64, tones_hz: &[f64; 4]) -> Option<[FineFit; 2]> {
         let (n, fs, nb) = (self.n, self.fs, self.nb);
         let m = n / 512;
         let search = (FMT_SEARCH_S * 1.92e6).round() as usize;
@@ -1818,7 +1899,11 @@ impl Core {
         let mut z = vec![Complex64::new(0.0, 0.0); len_d];
         mix_decimate(&raw, &phasors(fc, 1.0, fs, len_d * m), m, &mut z);
         let fd = fs / m as f64;
-        let mut best = [(0.0f64, start); 2];
+        let mut best = [FineFit {
+            sum: 0.0,
+            start,
+            groups: [0.0; 4],
+        }; 2];
         let mut prefix = vec![vec![Complex64::new(0.0, 0.0); len_d + 1]; 4];
         for &df in &FMT_DF_HZ {
             for (g, pg) in prefix.iter_mut().enumerate() {
@@ -1835,12 +1920,16 @@ impl Core {
             for (fi, &gl) in FMT_GROUP_192.iter().enumerate() {
                 let norm = (gl * m) as f64 * s2;
                 for t in (0..=len_d - 4 * gl).step_by(FMT_STEP) {
-                    let sum: f64 = (0..4)
-                        .map(|g| (prefix[g][t + (g + 1) * gl] - prefix[g][t + g * gl]).norm_sqr())
-                        .sum::<f64>()
-                        / norm;
-                    if sum > best[fi].0 {
-                        best[fi] = (sum, start + (t as f64 - search as f64) * m as f64);
+                    let groups: [f64; 4] = std::array::from_fn(|g| {
+                        (prefix[g][t + (g + 1) * gl] - prefix[g][t + g * gl]).norm_sqr() / norm
+                    });
+                    let sum = groups.iter().sum::<f64>();
+                    if sum > best[fi].sum {
+                        best[fi] = FineFit {
+                            sum,
+                            start: start + (t as f64 - search as f64) * m as f64,
+                            groups,
+                        };
                     }
                 }
             }
@@ -2262,7 +2351,14 @@ impl Core {
         // below it whatever its extent's windows read now.
         let ok = ok && t.best_metric >= 1.0;
         let mut blind_fail: Option<BlindFail> = (!ok).then_some(BlindFail::Threshold);
-        if blind_fail.is_some() && nrep < 2 {
+        // A track of the single-repetition pre-threshold is one repetition confirmed by the
+        // fine test (below), or nothing.
+        let needs_fine = t.sub1 && blind_fail.is_some();
+        if t.sub1 && nrep != 1 {
+            self.stats.rejected_below_threshold += 1;
+            return;
+        }
+        if blind_fail.is_some() && nrep < 2 && !needs_fine {
             self.stats.rejected_below_threshold += 1;
             return;
         }
@@ -2362,6 +2458,7 @@ impl Core {
         match (&hop_fit, blind_fail) {
             (Some(_), Some(_)) => self.stats.hop_confirmed += 1,
             (Some(_), None) => self.stats.hop_fits += 1,
+            (None, Some(_)) if needs_fine => {}
             (None, Some(why)) => {
                 match why {
                     BlindFail::Threshold => self.stats.rejected_below_threshold += 1,
@@ -2456,29 +2553,62 @@ impl Core {
         // windows keep 0.76 of a preamble of the other (either way: the geometry is
         // symmetric), so the larger sum names the format; the blind grid's statistics
         // (`FORMAT1_EVIDENCE_RATIO`) confuse the two near the limit.
+        //
+        // A single repetition below the blind threshold must be confirmed by the same fine
+        // test: its best sum over the formats searched, in units of the local band level,
+        // against `t_fine`, with the energy spread over the four groups
+        // (`FineFit::balanced`).
         let (mut start, mut len, mut fi_out, mut format, mut fj) = (start, len, fi, format, fj);
         let mut fine_format = false;
-        if nrep == 1 && tones.len() == 4 && self.fmts.len() == 2 {
+        let mut fine_metric = None;
+        let fit = if nrep == 1 && tones.len() == 4 && (self.fmts.len() == 2 || needs_fine) {
             let th = [
                 to_hz(tones[0]),
                 to_hz(tones[1]),
                 to_hz(tones[2]),
                 to_hz(tones[3]),
             ];
-            if let Some(ff) = self.format_fit(start, &th) {
-                let won = usize::from(ff[1].0 > ff[0].0) as u8;
-                if let Some(k) = self.fmts.iter().position(|f| f.format == won) {
-                    fine_format = true;
-                    // The fine start is the one that collects the groups best (a 2-sample
-                    // grid at 1.92 MS/s), the blind grid's is within about N/8.
-                    start = ff[won as usize].1.max(0.0);
-                    if k != fi {
-                        self.stats.format_changed += 1;
-                        fi_out = k;
-                        format = won;
-                        fj = self.fmts[k].j;
-                        len = self.fmts[k].rep_len;
+            self.format_fit(start, &th)
+        } else {
+            None
+        };
+        if needs_fine {
+            // The formats searched: the best sum among them.
+            let best = fit.and_then(|ff| {
+                self.fmts
+                    .iter()
+                    .map(|f| ff[f.format as usize])
+                    .max_by(|a, b| a.sum.total_cmp(&b.sum))
+            });
+            match best {
+                // In units of the local band level, as the blind test (wideband energy that
+                // switches on raises every group before the slow floor follows).
+                Some(b) if b.sum / local.max(1.0) > self.t_fine && b.balanced() => {
+                    self.stats.fine_confirmed += 1;
+                    fine_metric = Some(b.sum / local.max(1.0) / self.t_fine);
+                    if self.fmts.len() == 1 {
+                        start = b.start.max(0.0);
                     }
+                }
+                _ => {
+                    self.stats.rejected_below_threshold += 1;
+                    return;
+                }
+            }
+        }
+        if let (Some(ff), true) = (fit, self.fmts.len() == 2) {
+            let won = usize::from(ff[1].sum > ff[0].sum) as u8;
+            if let Some(k) = self.fmts.iter().position(|f| f.format == won) {
+                fine_format = true;
+                // The fine start is the one that collects the groups best (a 2-sample
+                // grid at 1.92 MS/s), the blind grid's is within about N/8.
+                start = ff[won as usize].start.max(0.0);
+                if k != fi {
+                    self.stats.format_changed += 1;
+                    fi_out = k;
+                    format = won;
+                    fj = self.fmts[k].j;
+                    len = self.fmts[k].rep_len;
                 }
             }
         }
@@ -2578,8 +2708,9 @@ impl Core {
         // repetitions.
         let evidence = v[ra..rb].iter().map(|x| x - self.rep_penalty).sum::<f64>();
         // Confirmed by the hop path alone: its sum against its threshold.
-        let metric = match &hop_fit {
-            Some(fit) if needs_hops => fit.sum / fit.threshold,
+        let metric = match (&hop_fit, fine_metric) {
+            (Some(fit), _) if needs_hops => fit.sum / fit.threshold,
+            (_, Some(m)) => m,
             _ => t.best_metric,
         };
         let mut det = Detection {
@@ -2679,6 +2810,7 @@ impl Core {
             balance,
             resolved: lives.len(),
             fine_format,
+            sub1: t.sub1,
         };
         // Continuation across the 40 ms gap after 64 repetitions, whichever half is decided
         // first.
@@ -2756,7 +2888,27 @@ impl Core {
         if ready.is_empty() {
             return;
         }
+        let overlaps = |(s0, e0, lo0, hi0): (f64, f64, f64, f64),
+                        (s1, e1, lo1, hi1): (f64, f64, f64, f64)|
+         -> bool {
+            let ov = (e0.min(e1) - s0.max(s1)).max(0.0);
+            ov > 0.2 * (e0 - s0).min(e1 - s1) && hi0.min(hi1) - lo0.max(lo1) > SPACING_HZ
+        };
+        let span = |q: &Pending| {
+            (
+                q.start,
+                q.end,
+                q.det.freq_offset_hz - q.det.bandwidth_hz / 2.0,
+                q.det.freq_offset_hz + q.det.bandwidth_hz / 2.0,
+            )
+        };
         let mut drop = vec![false; self.pending.len()];
+        for &i in &ready {
+            let q = &self.pending[i];
+            if q.sub1 && self.recent.iter().any(|&r| overlaps(r, span(q))) {
+                drop[i] = true;
+            }
+        }
         for &i in &ready {
             if drop[i] {
                 continue;
@@ -2781,7 +2933,9 @@ impl Core {
                     // A hypothesis shifted against the real preamble collects the same groups
                     // with unbalanced energy; otherwise the larger evidence wins.
                     let cross = self.fmts[a.fmt].format != self.fmts[b.fmt].format;
-                    let b_wins = if cross && a.fine_format != b.fine_format {
+                    let b_wins = if a.sub1 != b.sub1 {
+                        a.sub1
+                    } else if cross && a.fine_format != b.fine_format {
                         // Only one was named by the fine test: its format stands.
                         b.fine_format
                     } else if a.balance.is_finite()
@@ -2822,6 +2976,12 @@ impl Core {
             if drop[i] {
                 self.stats.rejected_duplicate += 1;
             } else if ready.contains(&i) {
+                if !pd.sub1 {
+                    if self.recent.len() == RECENT_MAX {
+                        self.recent.remove(0);
+                    }
+                    self.recent.push(span(&pd));
+                }
                 emitted.push(pd.det);
             } else {
                 keep.push(pd);
