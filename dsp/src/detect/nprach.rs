@@ -1869,9 +1869,10 @@ impl Core {
     /// phase-continuous tone, 10.1.6.2), in floor-noise units (unit-mean exponential per
     /// group on noise), over start times `FMT_SEARCH_S` either side on a 1.92 MS/s grid of
     /// `FMT_STEP` and a common frequency offset of `FMT_DF_HZ`. Returned per format: the
-    /// best sum, its start in samples from the origin and its four group energies. `None`
-    /// when the span left the history.
-    fn format_fit(&mut self, start: f64, tones_hz: &[f64; 4]) -> Option<[FineFit; 2]> {
+    /// best sum, its start in samples from the origin and its four group energies; and the
+    /// band level beside the tones over the span (`side_level`). `None` when the span left
+    /// the history.
+    fn format_fit(&mut self, start: f64, tones_hz: &[f64; 4]) -> Option<([FineFit; 2], f64)> {
         let (n, fs, nb) = (self.n, self.fs, self.nb);
         let m = n / 512;
         let search = (FMT_SEARCH_S * 1.92e6).round() as usize;
@@ -1907,6 +1908,7 @@ impl Core {
         let mut z = vec![Complex64::new(0.0, 0.0); len_d];
         mix_decimate(&raw, &phasors(fc, 1.0, fs, len_d * m), m, &mut z);
         let fd = fs / m as f64;
+        let side = side_level(&z, fd, lo - fc, hi - fc, m as f64 * s2);
         let mut best = [FineFit {
             sum: 0.0,
             start,
@@ -1942,7 +1944,7 @@ impl Core {
                 }
             }
         }
-        Some(best)
+        Some((best, side))
     }
 
     /// Input samples of the repetition ending near hop `end` (timing offset `dh` hops), less
@@ -2581,13 +2583,17 @@ impl Core {
             None
         };
         if needs_fine {
-            // The formats searched: the best sum among them.
-            let best = fit.and_then(|ff| {
-                self.fmts
-                    .iter()
-                    .map(|f| ff[f.format as usize])
-                    .max_by(|a, b| a.sum.total_cmp(&b.sum))
-            });
+            // The formats searched: the best sum among them; none where wideband energy
+            // surrounds the tones (the band level beside them above the CFAR's activation
+            // level: there the blind tests alone decide).
+            let best = fit
+                .filter(|&(_, side)| side <= CFAR_GAMMA as f64)
+                .and_then(|(ff, _)| {
+                    self.fmts
+                        .iter()
+                        .map(|f| ff[f.format as usize])
+                        .max_by(|a, b| a.sum.total_cmp(&b.sum))
+                });
             match best {
                 // In units of the local band level, as the blind test (wideband energy that
                 // switches on raises every group before the slow floor follows).
@@ -2604,7 +2610,7 @@ impl Core {
                 }
             }
         }
-        if let (Some(ff), true) = (fit, self.fmts.len() == 2) {
+        if let (Some((ff, _)), true) = (fit, self.fmts.len() == 2) {
             let won = usize::from(ff[1].sum > ff[0].sum) as u8;
             if let Some(k) = self.fmts.iter().position(|f| f.format == won) {
                 fine_format = true;
@@ -3000,6 +3006,35 @@ impl Core {
         self.stats.detections += emitted.len() as u64;
         out.extend(emitted);
     }
+}
+
+/// Band level beside a single repetition's tones, in units of the noise floor: the mean
+/// power of `z` (baseband at `fd`, noise `var` per sample on the floor) in the bins from
+/// `CFAR_GUARD + 1` to `CFAR_GUARD + CFAR_HALF` detector bins (937.5 Hz) below the lowest
+/// tone `lo` and above the highest `hi` (Hz): the windows of the blind statistic's CFAR.
+/// About 1 on noise (over the 8 ms span and 2 x 60 kHz, a standard deviation of about
+/// 4 %); well above where wideband energy surrounds the tones.
+fn side_level(z: &[Complex64], fd: f64, lo: f64, hi: f64, var: f64) -> f64 {
+    let n = z.len();
+    let mut spec = z.to_vec();
+    FftPlanner::<f64>::new()
+        .plan_fft_forward(n)
+        .process(&mut spec);
+    let df = fd / n as f64;
+    let bin = SPACING_HZ / PAD as f64;
+    let (g0, g1) = (
+        (CFAR_GUARD + 1) as f64 * bin,
+        (CFAR_GUARD + CFAR_HALF) as f64 * bin,
+    );
+    let (mut sum, mut cells) = (0.0, 0usize);
+    for (a, b) in [(lo - g1, lo - g0), (hi + g0, hi + g1)] {
+        let (ka, kb) = ((a / df).ceil() as i64, (b / df).floor() as i64);
+        for k in ka..=kb {
+            sum += spec[k.rem_euclid(n as i64) as usize].norm_sqr();
+            cells += 1;
+        }
+    }
+    sum / (cells.max(1) as f64 * n as f64 * var)
 }
 
 /// `e^(-j 2 pi f_hz step i / fs)` for `i` in `0..len` (every `step`-th sample at `fs`), by
@@ -3603,6 +3638,54 @@ mod tests {
         assert_eq!(out.len(), 1, "{out:?}");
         let dt = (out[0].sample_start as f64 - base as f64 - t.start) / fs;
         assert!(dt.abs() < 0.3e-3, "{dt}");
+    }
+
+    /// `side_level` reads about 1 on white noise at the floor's level and the wideband
+    /// level where a wider signal surrounds the tones; a tone on the tones themselves
+    /// does not raise it.
+    #[test]
+    fn side_level_is_the_band_level_beside_the_tones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x51de);
+        let n = 15360;
+        let fd = 1.92e6;
+        let mut z = vec![Complex32::new(0.0, 0.0); n];
+        add_awgn(&mut z, 2.0, &mut rng);
+        let mut z: Vec<Complex64> = z
+            .iter()
+            .map(|c| Complex64::new(c.re as f64, c.im as f64))
+            .collect();
+        let quiet = side_level(&z, fd, -20e3, 20e3, 2.0);
+        assert!((0.9..1.1).contains(&quiet), "{quiet}");
+        // A strong tone between the tones changes nothing; wideband noise 4 times the floor
+        // over +-200 kHz reads about 5.
+        for (i, v) in z.iter_mut().enumerate() {
+            *v += Complex64::from_polar(30.0, std::f64::consts::TAU * 5e3 * i as f64 / fd);
+        }
+        let tone = side_level(&z, fd, -20e3, 20e3, 2.0);
+        assert!((0.9..1.1).contains(&tone), "{tone}");
+        let mut w = vec![Complex32::new(0.0, 0.0); n];
+        add_awgn(&mut w, 8.0, &mut rng);
+        let mut spec: Vec<Complex64> = w
+            .iter()
+            .map(|c| Complex64::new(c.re as f64, c.im as f64))
+            .collect();
+        FftPlanner::<f64>::new()
+            .plan_fft_forward(n)
+            .process(&mut spec);
+        let keep = (200e3 / (fd / n as f64)) as usize;
+        for (k, v) in spec.iter_mut().enumerate() {
+            if k > keep && k < n - keep {
+                *v = Complex64::new(0.0, 0.0);
+            }
+        }
+        FftPlanner::<f64>::new()
+            .plan_fft_inverse(n)
+            .process(&mut spec);
+        for (a, b) in z.iter_mut().zip(&spec) {
+            *a += b / n as f64;
+        }
+        let wide = side_level(&z, fd, -20e3, 20e3, 2.0);
+        assert!((4.0..6.0).contains(&wide), "{wide}");
     }
 
     #[test]
