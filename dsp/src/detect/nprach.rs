@@ -778,6 +778,9 @@ struct Core {
     st: Vec<f32>,
     acc: Vec<f32>,
     hits: Vec<Hit>,
+    /// Crossings of the single-repetition pre-threshold only (`Hit::sub1`), kept apart so
+    /// that they never take the place of a blind crossing under `MAX_HITS_PER_HOP`.
+    hits_sub1: Vec<Hit>,
     fmts: Vec<Fmt>,
     pending: Vec<Pending>,
     /// Frames since the stream origin; the next frame's index.
@@ -949,6 +952,7 @@ impl NprachDetector {
             st: vec![0.0; 4 * (tl + 44)],
             acc: vec![0.0; nb],
             hits: Vec::with_capacity(MAX_HITS_PER_HOP),
+            hits_sub1: Vec::with_capacity(MAX_HITS_PER_HOP),
             fmts,
             pending: Vec::new(),
             h: 0,
@@ -1461,14 +1465,19 @@ impl Core {
                             continue;
                         }
                         self.stats.crossings += 1;
-                        if self.hits.len() >= MAX_HITS_PER_HOP {
+                        let buf = if v > t1 {
+                            &mut self.hits
+                        } else {
+                            &mut self.hits_sub1
+                        };
+                        if buf.len() >= MAX_HITS_PER_HOP {
                             self.stats.crossings_dropped += 1;
                             continue;
                         }
                         let (ps1, ps2) = PATTERNS[p];
                         let tone0 = (k0 + i) as f64 + (plane as f64 - 1.0) / 3.0;
                         let centre = tone0 + (2 * ps1 + 12 * ps2) as f64;
-                        self.hits.push(Hit {
+                        buf.push(Hit {
                             end: h,
                             centre: centre.rem_euclid(nb as f64),
                             w: 1,
@@ -1514,8 +1523,9 @@ impl Core {
     /// Associates this hop's crossings, reads due repetitions, decides expired tracks.
     fn tracks_step(&mut self, fi: usize, h: i64) {
         let hits = std::mem::take(&mut self.hits);
+        let hits_sub1 = std::mem::take(&mut self.hits_sub1);
         let nb = self.nb;
-        for hit in &hits {
+        for hit in hits.iter().chain(&hits_sub1) {
             let p = self.fmts[fi].p;
             let found = self.fmts[fi].tracks.iter().position(|t| {
                 if t.sub1 != hit.sub1() {
@@ -1589,9 +1599,11 @@ impl Core {
                 }
             }
         }
-        let mut hits = hits;
+        let (mut hits, mut hits_sub1) = (hits, hits_sub1);
         hits.clear();
+        hits_sub1.clear();
         self.hits = hits;
+        self.hits_sub1 = hits_sub1;
         // Reads.
         let mut tracks = std::mem::take(&mut self.fmts[fi].tracks);
         for t in tracks.iter_mut() {
