@@ -3660,12 +3660,14 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(0x51de);
         let n = 15360;
         let fd = 1.92e6;
-        let mut z = vec![Complex32::new(0.0, 0.0); n];
-        add_awgn(&mut z, 2.0, &mut rng);
-        let mut z: Vec<Complex64> = z
-            .iter()
-            .map(|c| Complex64::new(c.re as f64, c.im as f64))
-            .collect();
+        let mut noise = |var: f64| -> Vec<Complex64> {
+            let mut x = vec![Complex32::new(0.0, 0.0); n];
+            add_awgn(&mut x, var, &mut rng);
+            x.iter()
+                .map(|c| Complex64::new(c.re as f64, c.im as f64))
+                .collect()
+        };
+        let mut z = noise(2.0);
         let quiet = side_level(&z, fd, -20e3, 20e3, 2.0);
         assert!((0.9..1.1).contains(&quiet), "{quiet}");
         // A strong tone between the tones changes nothing; wideband noise 4 times the floor
@@ -3675,12 +3677,7 @@ mod tests {
         }
         let tone = side_level(&z, fd, -20e3, 20e3, 2.0);
         assert!((0.9..1.1).contains(&tone), "{tone}");
-        let mut w = vec![Complex32::new(0.0, 0.0); n];
-        add_awgn(&mut w, 8.0, &mut rng);
-        let mut spec: Vec<Complex64> = w
-            .iter()
-            .map(|c| Complex64::new(c.re as f64, c.im as f64))
-            .collect();
+        let mut spec = noise(8.0);
         FftPlanner::<f64>::new()
             .plan_fft_forward(n)
             .process(&mut spec);
