@@ -89,9 +89,10 @@ use crate::stft::{PhaseReference, Stft, StftConfig, StftError, Window};
 use crate::synth::nprach::HopConvention;
 use crate::synth::{Kind, Tech};
 use num_complex::{Complex32, Complex64};
-use rustfft::FftPlanner;
+use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Formats the detector supports (format 2 of Rel-15 is not implemented).
 pub const SUPPORTED_FORMATS: [u8; 2] = [0, 1];
@@ -753,6 +754,8 @@ struct Core {
     /// origin and (low, high) edges in Hz; a later `Pending::sub1` that overlaps one is a
     /// duplicate (at most `RECENT_MAX`).
     recent: Vec<(f64, f64, f64, f64)>,
+    /// Forward FFT over the fine test's span (`side_level`), planned once.
+    side_fft: SideFft,
     /// `(cos, sin)(2 pi j / 12)`, j = 0..5: the phase ramp of the sub-bin offsets.
     phase_ramp: [(f32, f32); 6],
     floor: Vec<f32>,
@@ -931,6 +934,7 @@ impl NprachDetector {
             rep_penalty,
             t_fine,
             recent: Vec::new(),
+            side_fft: SideFft(FftPlanner::<f64>::new().plan_fft_forward(fmt_span_192())),
             phase_ramp: std::array::from_fn(|j| {
                 let a = 2.0 * std::f64::consts::PI * j as f64 / 12.0;
                 (a.cos() as f32, a.sin() as f32)
@@ -1882,13 +1886,18 @@ impl Core {
     /// group on noise), over start times `FMT_SEARCH_S` either side on a 1.92 MS/s grid of
     /// `FMT_STEP` and a common frequency offset of `FMT_DF_HZ`. Returned per format: the
     /// best sum, its start in samples from the origin and its four group energies; and the
-    /// band level beside the tones over the span (`side_level`). `None` when the span left
-    /// the history.
-    fn format_fit(&mut self, start: f64, tones_hz: &[f64; 4]) -> Option<([FineFit; 2], f64)> {
+    /// band level beside the tones over the span (`side_level`) when `want_side`. `None`
+    /// when the span left the history.
+    fn format_fit(
+        &mut self,
+        start: f64,
+        tones_hz: &[f64; 4],
+        want_side: bool,
+    ) -> Option<([FineFit; 2], Option<f64>)> {
         let (n, fs, nb) = (self.n, self.fs, self.nb);
         let m = n / 512;
-        let search = (FMT_SEARCH_S * 1.92e6).round() as usize;
-        let len_d = 2 * search + 4 * FMT_GROUP_192[1];
+        let search = fmt_search_192();
+        let len_d = fmt_span_192();
         let a = (self.origin as f64 + start).round() - (search * m) as f64;
         if a < 0.0 {
             return None;
@@ -1920,7 +1929,8 @@ impl Core {
         let mut z = vec![Complex64::new(0.0, 0.0); len_d];
         mix_decimate(&raw, &phasors(fc, 1.0, fs, len_d * m), m, &mut z);
         let fd = fs / m as f64;
-        let side = side_level(&z, fd, lo - fc, hi - fc, m as f64 * s2);
+        let side = want_side
+            .then(|| side_level(&*self.side_fft.0, &z, fd, lo - fc, hi - fc, m as f64 * s2));
         let mut best = [FineFit {
             sum: 0.0,
             start,
@@ -2590,7 +2600,7 @@ impl Core {
                 to_hz(tones[2]),
                 to_hz(tones[3]),
             ];
-            self.format_fit(start, &th)
+            self.format_fit(start, &th, needs_fine)
         } else {
             None
         };
@@ -2599,7 +2609,7 @@ impl Core {
             // surrounds the tones (the band level beside them above the CFAR's activation
             // level: there the blind tests alone decide).
             let best = fit
-                .filter(|&(_, side)| side <= CFAR_GAMMA as f64)
+                .filter(|&(_, side)| side.is_some_and(|s| s <= CFAR_GAMMA as f64))
                 .and_then(|(ff, _)| {
                     self.fmts
                         .iter()
@@ -3026,12 +3036,11 @@ impl Core {
 /// tone `lo` and above the highest `hi` (Hz): the windows of the blind statistic's CFAR.
 /// About 1 on noise (over the 8 ms span and 2 x 60 kHz, a standard deviation of about
 /// 4 %); well above where wideband energy surrounds the tones.
-fn side_level(z: &[Complex64], fd: f64, lo: f64, hi: f64, var: f64) -> f64 {
+/// `fft` is a forward transform of `z.len()` points.
+fn side_level(fft: &dyn Fft<f64>, z: &[Complex64], fd: f64, lo: f64, hi: f64, var: f64) -> f64 {
     let n = z.len();
     let mut spec = z.to_vec();
-    FftPlanner::<f64>::new()
-        .plan_fft_forward(n)
-        .process(&mut spec);
+    fft.process(&mut spec);
     let df = fd / n as f64;
     let bin = SPACING_HZ / PAD as f64;
     let (g0, g1) = (
@@ -3047,6 +3056,28 @@ fn side_level(z: &[Complex64], fd: f64, lo: f64, hi: f64, var: f64) -> f64 {
         }
     }
     sum / (cells.max(1) as f64 * n as f64 * var)
+}
+
+/// Start times searched by the fine test either side of the blind start, in 1.92 MS/s
+/// samples (`FMT_SEARCH_S`).
+fn fmt_search_192() -> usize {
+    (FMT_SEARCH_S * 1.92e6).round() as usize
+}
+
+/// Length of the fine test's span at 1.92 MS/s: the search either side and four format-1
+/// groups.
+fn fmt_span_192() -> usize {
+    2 * fmt_search_192() + 4 * FMT_GROUP_192[1]
+}
+
+/// A planned forward FFT (`side_level`), debug-printed by its length.
+#[derive(Clone)]
+struct SideFft(Arc<dyn Fft<f64>>);
+
+impl std::fmt::Debug for SideFft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SideFft({})", self.0.len())
+    }
 }
 
 /// `e^(-j 2 pi f_hz step i / fs)` for `i` in `0..len` (every `step`-th sample at `fs`), by
@@ -3667,15 +3698,16 @@ mod tests {
                 .map(|c| Complex64::new(c.re as f64, c.im as f64))
                 .collect()
         };
+        let fft = FftPlanner::<f64>::new().plan_fft_forward(n);
         let mut z = noise(2.0);
-        let quiet = side_level(&z, fd, -20e3, 20e3, 2.0);
+        let quiet = side_level(&*fft, &z, fd, -20e3, 20e3, 2.0);
         assert!((0.9..1.1).contains(&quiet), "{quiet}");
         // A strong tone between the tones changes nothing; wideband noise 4 times the floor
         // over +-200 kHz reads about 5.
         for (i, v) in z.iter_mut().enumerate() {
             *v += Complex64::from_polar(30.0, std::f64::consts::TAU * 5e3 * i as f64 / fd);
         }
-        let tone = side_level(&z, fd, -20e3, 20e3, 2.0);
+        let tone = side_level(&*fft, &z, fd, -20e3, 20e3, 2.0);
         assert!((0.9..1.1).contains(&tone), "{tone}");
         let mut spec = noise(8.0);
         FftPlanner::<f64>::new()
@@ -3693,7 +3725,7 @@ mod tests {
         for (a, b) in z.iter_mut().zip(&spec) {
             *a += b / n as f64;
         }
-        let wide = side_level(&z, fd, -20e3, 20e3, 2.0);
+        let wide = side_level(&*fft, &z, fd, -20e3, 20e3, 2.0);
         assert!((4.0..6.0).contains(&wide), "{wide}");
     }
 
