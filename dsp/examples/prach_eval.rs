@@ -6,7 +6,7 @@
 //! cargo run --release -p ciot-dsp --example prach_eval -- pd    FS FORMAT SNR_DB... [--trials N] [--seed S] [KNOBS]
 //! cargo run --release -p ciot-dsp --example prach_eval -- fa    FS SECONDS [--seed S] [KNOBS]
 //! cargo run --release -p ciot-dsp --example prach_eval -- speed FS SECONDS [KNOBS]
-//! KNOBS: --lags L --cand K --step BINS --wpp W --var V --every R --gate F --rate FA_PER_HOUR --threads T
+//! KNOBS: --lags L --cand K --step BINS --wpp W --var V --every R --gate F --rate FA_PER_HOUR --threads T --no-fine
 //! ```
 //!
 //! A trial renders one preamble (TS 36.211 5.7 via `synth::prach`) with a random root
@@ -111,6 +111,9 @@ fn main() {
     if let Some(v) = num("--var") {
         cfg.sub_bin_variants = v as u32;
     }
+    if args.iter().any(|a| a == "--no-fine") {
+        cfg.fine_confirmation = false;
+    }
     if let Some(v) = num("--every") {
         cfg.root_search_every = v as u32;
     }
@@ -156,10 +159,15 @@ fn run_mode(args: &[String], mode: &str, fs: f64, seed: u64, cfg: &PrachDetector
                     if hit {
                         ok += 1;
                     } else {
+                        let st = det.stats();
                         fails.push(format!(
-                            "seed {}: {} overlapping; {:?}",
+                            "seed {}: {} overlapping (hits {}, sub-threshold hits {}, fine-rejected {}, shadowed or duplicate {}); {:?}",
                             seed + t,
                             ov.len(),
+                            st.hits,
+                            st.sub_hits,
+                            st.rejected_fine,
+                            st.rejected_duplicate,
                             ov.first().map(|d| (
                                 &d.params["root"],
                                 &d.params["format"],
@@ -173,9 +181,12 @@ fn run_mode(args: &[String], mode: &str, fs: f64, seed: u64, cfg: &PrachDetector
                     stats.iter().map(f).sum()
                 };
                 println!(
-                    "fs {fs:.3e} format {format} snr {snr:6.1} dB over {trials}: Pd {:.3}; extra {extra}; hits {} refine-rejected {} narrowband {}",
+                    "fs {fs:.3e} format {format} snr {snr:6.1} dB over {trials}: Pd {:.3}; extra {extra}; hits {} sub-threshold hits {} fine-confirmed {} fine-rejected {} refine-rejected {} narrowband {}",
                     ok as f64 / trials as f64,
                     sum(|s| s.hits),
+                    sum(|s| s.sub_hits),
+                    sum(|s| s.fine_confirmed),
+                    sum(|s| s.rejected_fine),
                     sum(|s| s.rejected_refine),
                     sum(|s| s.rejected_narrowband),
                 );
