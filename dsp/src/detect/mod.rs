@@ -115,13 +115,21 @@ pub fn erlang_threshold(dof: u32, tests: f64, p_fa_total: f64) -> f64 {
         }
         (-t + lsum).exp()
     };
-    let (mut lo, mut hi) = (0.0f64, dof as f64 + 10.0);
+    let mut hi = dof as f64 + 10.0;
     while tail(hi) > p {
         hi *= 2.0;
     }
-    for _ in 0..200 {
+    bisect_decreasing(0.0, hi, 200, |t| tail(t) > p)
+}
+
+/// The upper end of the bracket after `iters` bisections of `[lo, hi]` for the point where
+/// `above(t)` turns false (`above` true below it, false above it: a decreasing tail
+/// compared with its target).
+pub(crate) fn bisect_decreasing(lo: f64, hi: f64, iters: u32, above: impl Fn(f64) -> bool) -> f64 {
+    let (mut lo, mut hi) = (lo, hi);
+    for _ in 0..iters {
         let mid = 0.5 * (lo + hi);
-        if tail(mid) > p {
+        if above(mid) {
             lo = mid;
         } else {
             hi = mid;

@@ -135,7 +135,7 @@
 //! windows_per_period / (position_step_bins x R)`. The positions of a window are split over
 //! the threads of the rayon pool.
 
-use super::{erlang_threshold, lte_rate_multiple, Detection};
+use super::{bisect_decreasing, erlang_threshold, lte_rate_multiple, Detection};
 use crate::synth::prach::format_lengths_ts;
 use crate::synth::{Kind, Tech};
 use crate::tables::PRACH_NCS_UNRESTRICTED;
@@ -623,16 +623,9 @@ pub fn coherent_exceedances(t: f64) -> f64 {
 /// The `t` at which `tests x coherent_exceedances(t) = rate` (bisection; `tests` per hour,
 /// `rate` per hour).
 fn coherent_threshold(tests: f64, rate: f64) -> f64 {
-    let (mut lo, mut hi) = (1.0f64, NZC as f64 - 1.0);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if tests * coherent_exceedances(mid) > rate {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    hi
+    bisect_decreasing(1.0, NZC as f64 - 1.0, 200, |t| {
+        tests * coherent_exceedances(t) > rate
+    })
 }
 
 /// Read-only tables and thresholds of the window search, shared by the search threads.

@@ -67,7 +67,7 @@
 //! NPUSCH with 12 tones at 15 kHz (36.211 10.1.4.1.2 uses the `M = 12` table of 5.5.1.2)
 //! has the same physical structure as a 1-PRB PUSCH and is reported as PUSCH.
 
-use super::{erlang_threshold, lte_rate_multiple, Detection};
+use super::{bisect_decreasing, erlang_threshold, lte_rate_multiple, Detection};
 use crate::sequences::base_sequence;
 use crate::synth::pusch::is_235_smooth;
 use crate::synth::{Kind, Tech};
@@ -386,16 +386,7 @@ fn erlang_quantile(dof: u32, q: f64) -> f64 {
 
 /// Solves `tests x tail(t) = p` by bisection (tail decreasing).
 fn solve(tests: f64, p: f64, tail: impl Fn(f64) -> f64) -> f64 {
-    let (mut lo, mut hi) = (0.0f64, 400.0f64);
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if tests * tail(mid) > p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    hi
+    bisect_decreasing(0.0, 400.0, 60, |t| tests * tail(t) > p)
 }
 
 impl PuschDetector {
