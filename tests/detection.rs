@@ -222,3 +222,29 @@ fn narrow_noise_burst_train_is_not_cellular() {
         "each burst is one unknown report: {dets:?}"
     );
 }
+
+/// Known limitation (found 2026-11-29, not fixed): a Sigfox-like ultra-narrowband burst at
+/// 20 dB that switches on 10 ms into the detectors' 20 ms noise-floor warm-up is reported as
+/// an 8-repetition NPRACH right after the warm-up, in 6 of 35 captures (the `eval`
+/// interferer scene, its seeds). The same burst switching on before the capture or after
+/// the warm-up is never reported (0 of 25 each): the per-bin floor has learned half the
+/// burst when the warm-up ends. Run with `cargo test --test detection -- --ignored`.
+#[test]
+#[ignore = "known limitation: a carrier switching on inside the noise-floor warm-up (docs/DETECTION.md)"]
+fn carrier_switching_on_inside_the_warm_up_is_not_cellular() {
+    let mut cellular = Vec::new();
+    for t in 0..35u64 {
+        let text = format!(
+            "{}[[emitter]]\nkind = \"sigfox\"\nstart_s = 0.01\ncarrier_offset_hz = -300e3\n\
+             snr_db = 20\n[emitter.config]\nframe_bits = 12\ngap_s = 0.01\n",
+            capture(1.92e6, 0.6, 0x5eed ^ (0x1f00 + t))
+        );
+        let (_, dets) = run_scan_with(&text, 0.5, &Which::DEFAULT, 1 << 16).expect("scan");
+        cellular.extend(
+            dets.iter()
+                .filter(|d| d.kind != Kind::Unknown)
+                .map(|d| (t, d.kind, d.t_start_s, d.freq_offset_hz)),
+        );
+    }
+    assert!(cellular.is_empty(), "reported as {cellular:?}");
+}
