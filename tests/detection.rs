@@ -227,8 +227,8 @@ fn narrow_noise_burst_train_is_not_cellular() {
 /// 20 dB that switches on 10 ms into the detectors' 20 ms noise-floor warm-up is reported as
 /// an 8-repetition NPRACH right after the warm-up, in 6 of 35 captures (the `eval`
 /// interferer scene, its seeds). The same burst switching on before the capture or after
-/// the warm-up is never reported (0 of 25 each): the per-bin floor has learned half the
-/// burst when the warm-up ends. Run with `cargo test --test detection -- --ignored`.
+/// the warm-up is never reported (0 of 25 each); the cause is not confirmed (see
+/// docs/DETECTION.md). Run with `cargo test --test detection -- --ignored`.
 #[test]
 #[ignore = "known limitation: a carrier switching on inside the noise-floor warm-up (docs/DETECTION.md)"]
 fn carrier_switching_on_inside_the_warm_up_is_not_cellular() {
