@@ -48,7 +48,9 @@
 //!        budget) opens a track of its own that is one repetition confirmed by that fine
 //!        sum (in units of the local band level) against a threshold calibrated on noise
 //!        (FINE_RATE_FACTOR), or nothing; a W = 8 pre-threshold track needs a cell's hop
-//!        path (`hops`)
+//!        path (`hops`); so does, at a loose level (`hops::P_REQUIRE`), a blind-accepted
+//!        track of 4 - 8 repetitions still in the raw history (a steady carrier gives one
+//!        group per repetition to the blind search, and follows no path)
 //!    --> one Detection per preamble (formats resolved by the evidence ratio, see
 //!        FORMAT1_EVIDENCE_RATIO; 64-repetition halves joined across the 40 ms gap)
 //! ```
@@ -367,6 +369,11 @@ pub struct NprachStats {
     /// Candidates whose pattern energy is not that of tones steady through their symbol
     /// groups (chirps, noise-like wideband signals: no coherent gain over the frames).
     pub rejected_incoherent: u64,
+    /// Candidates of 4 to 8 repetitions (`HOP_PATH_MIN_REPS ..= hops::HISTORY_REPS`),
+    /// accepted by the blind tests, for which no cell's hop path (36.211 10.1.6.1) explains
+    /// the repetitions read from the raw history, even at the loose level `P_REQUIRE`: a
+    /// steady carrier that switched on, taken one group per repetition by the blind search.
+    pub rejected_no_hop_path: u64,
     /// Candidates with no repetition standing out of the noise.
     pub rejected_too_short: u64,
     /// Candidates with no repetition read at full resolution inside their extent, or whose
@@ -804,6 +811,26 @@ enum BlindFail {
     SingleGroup,
     PartialPattern,
 }
+
+/// What the hop-path search made of a track (`refine_by_hops`).
+enum HopSearch {
+    /// A cell's path explains the repetitions: the fit, the refined extent and band start.
+    Fit(hops::HopFit, usize, usize, usize),
+    /// A path passes only the loose level `hops::P_REQUIRE`, or the path's extent holds no
+    /// repetition read at full resolution: the blind result stands.
+    Loose,
+    /// The repetitions were read from the raw history and no cell's path explains them,
+    /// even at the loose level.
+    NoPath,
+    /// Not searched (too few repetitions, a gap, or repetitions no longer in the history).
+    NotSearched,
+}
+
+/// Fewest repetitions in a blind extent for which a hop path is required (with at most
+/// `hops::HISTORY_REPS`, all in the raw history): from 4 repetitions on, every preamble of
+/// the evaluations at and above the sensitivity limit had one (`nprach_eval pd`, see
+/// docs/DETECTION.md); 2 repetitions near the limit rarely do.
+const HOP_PATH_MIN_REPS: usize = 4;
 
 /// The four sign patterns (s1, s2): tones of groups 0..3 relative to group 0 are
 /// `0, 4 s1, 4 s1 + 24 s2, 24 s2` bins.
@@ -2176,9 +2203,10 @@ impl Core {
         jstar: usize,
         lives: &[(&RepObs, &LiveRep, Cand)],
         confirm: bool,
-    ) -> Option<(hops::HopFit, usize, usize, usize)> {
+    ) -> HopSearch {
+        use HopSearch::{Fit, Loose, NoPath, NotSearched};
         if rb - ra < 2 || lives.is_empty() {
-            return None;
+            return NotSearched;
         }
         let p = self.fmts[fi].p;
         // The window: `hops::reach` repetitions either side of the blind extent (a weak
@@ -2201,7 +2229,7 @@ impl Core {
         }
         let w1 = (rb + reach).min(obs.len()).min(w0 + hops::MAX_REPS);
         if rb > w1 || obs[w0..w1].windows(2).any(|w| w[1].end - w[0].end != p) {
-            return None;
+            return NotSearched;
         }
         // The sub-bin offset as the report takes it (the strongest repetition's frequency).
         let same = |l: &LiveRep| l.best_j == jstar;
@@ -2217,7 +2245,9 @@ impl Core {
         // the grid and at a sixth of a bin either side of the frequency, and the alignment
         // with the most pattern energy is kept (it does not depend on the cell).
         // Timing first (at the blind frequency), then the frequency at that timing.
-        let all = self.hop_cells(fi, &ends, -LIVE_SEARCH..=LIVE_SEARCH, band)?;
+        let Some(all) = self.hop_cells(fi, &ends, -LIVE_SEARCH..=LIVE_SEARCH, band) else {
+            return NotSearched;
+        };
         let (mut score, mut dt, mut cells) = (f32::MIN, 0i64, Vec::new());
         for (i, c) in all.into_iter().enumerate() {
             let s = hops::alignment(&c);
@@ -2243,13 +2273,29 @@ impl Core {
         } else {
             hops::P_REFINE
         };
-        let fit = hops::fit(
+        let Some(fit) = hops::fit(
             &cells,
             (ra - w0, rb - w0),
             lo..=hi,
             hops::EXTENT_LEVEL,
             p_accept,
-        )?;
+        ) else {
+            // The requirement (`HopSearch::NoPath`) asks only for some path at the loose
+            // level: near the limit a real preamble's path may miss P_REFINE.
+            if !confirm
+                && hops::fit(
+                    &cells,
+                    (ra - w0, rb - w0),
+                    lo..=hi,
+                    hops::EXTENT_LEVEL,
+                    hops::P_REQUIRE,
+                )
+                .is_some()
+            {
+                return Loose;
+            }
+            return NoPath;
+        };
         let a = w0 + fit.first;
         let b = a + fit.reps;
         // The band moves only when the tones fit one band position, inside the window.
@@ -2259,9 +2305,9 @@ impl Core {
             jstar
         };
         if !obs[a..b].iter().any(|o| o.live.is_some()) {
-            return None;
+            return Loose;
         }
-        Some((fit, a, b, j2))
+        Fit(fit, a, b, j2)
     }
 
     fn finalize(&mut self, fi: usize, t: Track) {
@@ -2465,6 +2511,7 @@ impl Core {
         // fixes the extent, the band and ñ(0); otherwise the blind result stands.
         let mut hop_fit = None;
         let blind_band = (t.win_lo + jstar as isize) as f64;
+        let blind_reps = rb - ra;
         let (ra, rb, jstar) = match self.refine_by_hops(
             fi,
             t.win_lo,
@@ -2474,11 +2521,21 @@ impl Core {
             &lives,
             blind_fail.is_some(),
         ) {
-            Some((fit, a, b, j)) => {
+            HopSearch::Fit(fit, a, b, j) => {
                 hop_fit = Some(fit);
                 (a, b, j)
             }
-            None => (ra, rb, jstar),
+            // A preamble of 4 to 8 repetitions follows its cell's hop path (10.1.6.1); one
+            // the blind tests accepted but no path explains is a steady carrier's groups,
+            // one per repetition, or noise.
+            HopSearch::NoPath
+                if blind_fail.is_none()
+                    && (HOP_PATH_MIN_REPS..=hops::HISTORY_REPS).contains(&blind_reps) =>
+            {
+                self.stats.rejected_no_hop_path += 1;
+                return;
+            }
+            HopSearch::NoPath | HopSearch::Loose | HopSearch::NotSearched => (ra, rb, jstar),
         };
         let ext = &obs[ra..rb];
         let nrep = ext.len();

@@ -47,7 +47,7 @@ const GROUP_WEAK2: f64 = 0.12;
 const STAY_MAX: f64 = 0.75;
 
 /// Longest preamble the raw history holds when a track is decided (repetitions).
-const HISTORY_REPS: usize = 8;
+pub(super) const HISTORY_REPS: usize = 8;
 
 /// Repetitions searched either side of a blind extent of `len`: enough for a preamble of
 /// `HISTORY_REPS` that holds it, and at least `START_REACH`.
@@ -71,6 +71,12 @@ pub(super) const P_REFINE: f64 = 1e-4;
 /// noise far more often than that threshold's probability: at P_REFINE, 8 of 3114 such
 /// tracks were confirmed (`nprach_eval fa 1.92e6 120 --rate 360`).
 pub(super) const P_CONFIRM: f64 = 1e-8;
+
+/// ... and, loosely, for a track of 4 to 8 repetitions the blind tests accepted to stand at
+/// all: a steady carrier taken one group per repetition by the blind search follows no
+/// path even at this level; a real preamble near the limit that misses `P_REFINE` still
+/// does (`nprach_eval pd 1.92e6 0 4 -16 --seed 880000`: 1 of 100).
+pub(super) const P_REQUIRE: f64 = 1e-2;
 
 /// The path must carry its repetitions' energy: per repetition, the best pattern sum of
 /// the band less the path's may exceed neither this nor half the best (near the limit a
