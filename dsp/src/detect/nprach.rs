@@ -48,9 +48,10 @@
 //!        budget) opens a track of its own that is one repetition confirmed by that fine
 //!        sum (in units of the local band level) against a threshold calibrated on noise
 //!        (FINE_RATE_FACTOR), or nothing; a W = 8 pre-threshold track needs a cell's hop
-//!        path (`hops`); so does, at a loose level (`hops::P_REQUIRE`), a blind-accepted
-//!        track of 4 - 8 repetitions still in the raw history (a steady carrier gives one
-//!        group per repetition to the blind search, and follows no path)
+//!        path (`hops`); a blind-accepted track of 4 - 8 repetitions still in the raw
+//!        history is dropped when its best path has the energy but not a preamble's shape
+//!        (`hops::NoFit::Unlike`: a steady carrier gives one group per repetition to the
+//!        blind search, and no path carries it)
 //!    --> one Detection per preamble (formats resolved by the evidence ratio, see
 //!        FORMAT1_EVIDENCE_RATIO; 64-repetition halves joined across the 40 ms gap)
 //! ```
@@ -370,8 +371,8 @@ pub struct NprachStats {
     /// groups (chirps, noise-like wideband signals: no coherent gain over the frames).
     pub rejected_incoherent: u64,
     /// Candidates of 4 to 8 repetitions (`HOP_PATH_MIN_REPS ..= hops::HISTORY_REPS`),
-    /// accepted by the blind tests, for which no cell's hop path (36.211 10.1.6.1) explains
-    /// the repetitions read from the raw history, even at the loose level `P_REQUIRE`: a
+    /// accepted by the blind tests, whose best cell's hop path (36.211 10.1.6.1) over the
+    /// repetitions read from the raw history has the energy but not a preamble's shape: a
     /// steady carrier that switched on, taken one group per repetition by the blind search.
     pub rejected_no_hop_path: u64,
     /// Candidates with no repetition standing out of the noise.
@@ -816,11 +817,10 @@ enum BlindFail {
 enum HopSearch {
     /// A cell's path explains the repetitions: the fit, the refined extent and band start.
     Fit(hops::HopFit, usize, usize, usize),
-    /// A path passes only the loose level `hops::P_REQUIRE`, or the path's extent holds no
-    /// repetition read at full resolution: the blind result stands.
-    Loose,
-    /// The repetitions were read from the raw history and no cell's path explains them,
-    /// even at the loose level.
+    /// No path's energy reaches the threshold, or the path's extent holds no repetition
+    /// read at full resolution: the blind result stands.
+    Weak,
+    /// The best path has the energy but not a preamble's shape (`hops::NoFit::Unlike`).
     NoPath,
     /// Not searched (too few repetitions, a gap, or repetitions no longer in the history).
     NotSearched,
@@ -2204,7 +2204,7 @@ impl Core {
         lives: &[(&RepObs, &LiveRep, Cand)],
         confirm: bool,
     ) -> HopSearch {
-        use HopSearch::{Fit, Loose, NoPath, NotSearched};
+        use HopSearch::{Fit, NoPath, NotSearched, Weak};
         if rb - ra < 2 || lives.is_empty() {
             return NotSearched;
         }
@@ -2273,28 +2273,16 @@ impl Core {
         } else {
             hops::P_REFINE
         };
-        let Some(fit) = hops::fit(
+        let fit = match hops::fit(
             &cells,
             (ra - w0, rb - w0),
             lo..=hi,
             hops::EXTENT_LEVEL,
             p_accept,
-        ) else {
-            // The requirement (`HopSearch::NoPath`) asks only for some path at the loose
-            // level: near the limit a real preamble's path may miss P_REFINE.
-            if !confirm
-                && hops::fit(
-                    &cells,
-                    (ra - w0, rb - w0),
-                    lo..=hi,
-                    hops::EXTENT_LEVEL,
-                    hops::P_REQUIRE,
-                )
-                .is_some()
-            {
-                return Loose;
-            }
-            return NoPath;
+        ) {
+            Ok(fit) => fit,
+            Err(hops::NoFit::Weak) => return Weak,
+            Err(hops::NoFit::Unlike) => return NoPath,
         };
         let a = w0 + fit.first;
         let b = a + fit.reps;
@@ -2305,7 +2293,7 @@ impl Core {
             jstar
         };
         if !obs[a..b].iter().any(|o| o.live.is_some()) {
-            return Loose;
+            return Weak;
         }
         Fit(fit, a, b, j2)
     }
@@ -2535,7 +2523,7 @@ impl Core {
                 self.stats.rejected_no_hop_path += 1;
                 return;
             }
-            HopSearch::NoPath | HopSearch::Loose | HopSearch::NotSearched => (ra, rb, jstar),
+            HopSearch::NoPath | HopSearch::Weak | HopSearch::NotSearched => (ra, rb, jstar),
         };
         let ext = &obs[ra..rb];
         let nrep = ext.len();
