@@ -826,10 +826,10 @@ enum HopSearch {
     NotSearched,
 }
 
-/// Fewest repetitions in a blind extent for which a hop path is required (with at most
-/// `hops::HISTORY_REPS`, all in the raw history): from 4 repetitions on, every preamble of
-/// the evaluations at and above the sensitivity limit had one (`nprach_eval pd`, see
-/// docs/DETECTION.md); 2 repetitions near the limit rarely do.
+/// Fewest repetitions in a blind extent whose best hop path must not be `Unlike` (with at
+/// most `hops::HISTORY_REPS`, all in the raw history): from 4 repetitions on, the
+/// preambles of the evaluations near the sensitivity limit had a path or a `Weak` one
+/// (`nprach_eval pd`, see docs/DETECTION.md); 2 repetitions near the limit rarely have one.
 const HOP_PATH_MIN_REPS: usize = 4;
 
 /// The four sign patterns (s1, s2): tones of groups 0..3 relative to group 0 are
@@ -2514,8 +2514,8 @@ impl Core {
                 (a, b, j)
             }
             // A preamble of 4 to 8 repetitions follows its cell's hop path (10.1.6.1); one
-            // the blind tests accepted but no path explains is a steady carrier's groups,
-            // one per repetition, or noise.
+            // the blind tests accepted whose best path has the energy but not a preamble's
+            // shape is a steady carrier's groups, one per repetition.
             HopSearch::NoPath
                 if blind_fail.is_none()
                     && (HOP_PATH_MIN_REPS..=hops::HISTORY_REPS).contains(&blind_reps) =>
