@@ -236,7 +236,7 @@ impl Default for PrachDetectorConfig {
             windows_per_period: 6,
             sub_bin_variants: 2,
             root_search_every: 2,
-            stage1_pass_fraction: 0.25,
+            stage1_pass_fraction: 0.5,
             spread_sigma: 4.5,
             fine_confirmation: true,
         }
