@@ -6,7 +6,7 @@
 //! cargo run --release -p ciot-dsp --example prach_eval -- pd    FS FORMAT SNR_DB... [--trials N] [--seed S] [KNOBS]
 //! cargo run --release -p ciot-dsp --example prach_eval -- fa    FS SECONDS [--seed S] [KNOBS]
 //! cargo run --release -p ciot-dsp --example prach_eval -- speed FS SECONDS [KNOBS]
-//! KNOBS: --lags L --cand K --step BINS --wpp W --var V --every R --gate F --rate FA_PER_HOUR --threads T --no-fine
+//! KNOBS: --lags L --cand K --step BINS --wpp W --var V --every R --gate F --nscreen T2 --rate FA_PER_HOUR --threads T --no-fine
 //! ```
 //!
 //! A trial renders one preamble (TS 36.211 5.7 via `synth::prach`) with a random root
@@ -86,7 +86,13 @@ fn run(cfg: &PrachDetectorConfig, x: &[Complex32]) -> (Vec<Detection>, PrachDete
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mode = args.first().map(String::as_str).unwrap_or("pd");
+    if args.len() < 3 || !matches!(args[0].as_str(), "pd" | "fa" | "speed") {
+        eprintln!(
+            "usage: prach_eval pd FS FORMAT SNR_DB... | fa FS SECONDS | speed FS SECONDS [--trials N] [--seed S] [--lags L --cand K --step BINS --wpp W --var V --every R --gate F --nscreen T2 --rate FA_PER_HOUR --threads T --no-fine]"
+        );
+        std::process::exit(2);
+    }
+    let mode = args[0].as_str();
     let fs: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1.92e6);
     let seed: u64 = arg_after(&args, "--seed")
         .and_then(|s| s.parse().ok())
@@ -116,6 +122,9 @@ fn main() {
     }
     if let Some(v) = num("--every") {
         cfg.root_search_every = v as u32;
+    }
+    if let Some(v) = num("--nscreen") {
+        cfg.neighbour_screen = v;
     }
     if let Some(v) = num("--gate") {
         cfg.stage1_pass_fraction = v;
