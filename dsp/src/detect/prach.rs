@@ -134,8 +134,9 @@
 //! `T2` there reaches 12 (noise, whose grid maximum is about 7.3, rarely does: on noise the
 //! windows beside add about 5 % to the tests instead of twice as many). This is only a cost
 //! saving (the threshold counts every hypothesis whatever is tested); it is what lets the
-//! default run without the root search's gate (`stage1_pass_fraction` 1) for less work than the gate
-//! at 0.5 with every neighbour tested. Measured (200 trials, 1.92 MS/s, format 0, -12 dB):
+//! default run without the root search's gate (`stage1_pass_fraction` 1) for less work
+//! than the gate at 0.5 with every neighbour tested. Measured (200 trials, 1.92 MS/s,
+//! format 0, -12 dB):
 //! Pd 0.920 and 0.865 on seeds 240000 and 260000, exactly as without the screen at the same
 //! gate (the gate at 0.25, the old default: 0.860 and 0.825).
 //!
