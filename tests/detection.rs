@@ -223,21 +223,16 @@ fn narrow_noise_burst_train_is_not_cellular() {
     );
 }
 
-/// Known limitation (found 2026-11-29, reduced, not fixed): a Sigfox-like ultra-narrowband
-/// burst at 20 dB that switches on is reported as a multi-repetition NPRACH while the floor
-/// learns it: here (onset 10 ms into the capture, the `eval` interferer scene's seeds) in 2
-/// of 35 captures, 6 before 4 - 8 repetition tracks needed a hop path; other onsets give
-/// about as many (see docs/DETECTION.md). Run with
-/// `cargo test --test detection -- --ignored`.
-#[test]
-#[ignore = "known limitation: a carrier switching on, taken for NPRACH while the floor learns it (docs/DETECTION.md)"]
-fn carrier_switching_on_inside_the_warm_up_is_not_cellular() {
+/// Cellular reports of the Sigfox-like scene of `eval` (a 120 ms ultra-narrowband burst at
+/// 20 dB and its two repeats, at -300 kHz) switching on at `start_s`, capture seeds
+/// `0x5eed ^ (base + t)`.
+fn sigfox_onset_reports(start_s: f64, base: u64, ts: &[u64]) -> Vec<(u64, Kind, f64, f64)> {
     let mut cellular = Vec::new();
-    for t in 0..35u64 {
+    for &t in ts {
         let text = format!(
-            "{}[[emitter]]\nkind = \"sigfox\"\nstart_s = 0.01\ncarrier_offset_hz = -300e3\n\
+            "{}[[emitter]]\nkind = \"sigfox\"\nstart_s = {start_s}\ncarrier_offset_hz = -300e3\n\
              snr_db = 20\n[emitter.config]\nframe_bits = 12\ngap_s = 0.01\n",
-            capture(1.92e6, 0.6, 0x5eed ^ (0x1f00 + t))
+            capture(1.92e6, 0.6, 0x5eed ^ (base + t))
         );
         let (_, dets) = run_scan_with(&text, 0.5, &Which::DEFAULT, 1 << 16).expect("scan");
         cellular.extend(
@@ -245,6 +240,40 @@ fn carrier_switching_on_inside_the_warm_up_is_not_cellular() {
                 .filter(|d| d.kind != Kind::Unknown)
                 .map(|d| (t, d.kind, d.t_start_s, d.freq_offset_hz)),
         );
+    }
+    cellular
+}
+
+/// A Sigfox-like burst switching on while the floor learns it was taken for a
+/// multi-repetition NPRACH (found 2026-11-29): these are the captures that were reported
+/// (onset 10 ms: 9 and 14; 0 s: 22; 15 ms: 8) and their neighbours. Since the NPRACH
+/// steady-line test none is (docs/DETECTION.md).
+#[test]
+fn a_carrier_switching_on_is_not_cellular() {
+    let mut cellular = sigfox_onset_reports(0.01, 0x1f00, &[8, 9, 10, 13, 14]);
+    cellular.extend(sigfox_onset_reports(0.0, 0x2f00, &[21, 22]));
+    cellular.extend(sigfox_onset_reports(0.015, 0x4f00, &[7, 8]));
+    assert!(cellular.is_empty(), "reported as {cellular:?}");
+}
+
+/// Known limitation (found 2026-11-29, reduced to 1 of 135 captures, not fixed): the same
+/// scene at five onsets (0, 5, 10, 15 ms and 0.1 s; 135 captures). Capture 5 of the 0.1 s
+/// onset is still reported as an 8-repetition NPRACH 76 ms after the burst switched on: the
+/// floor has learned the carrier's mean by then, and a cell's hop path is confirmed on its
+/// modulation's swings above it (see docs/DETECTION.md). Run with
+/// `cargo test --release --test detection -- --ignored` (about 4 min).
+#[test]
+#[ignore = "known limitation: 1 of 135 carrier onsets still taken for NPRACH (docs/DETECTION.md)"]
+fn carriers_switching_on_at_any_onset_are_not_cellular() {
+    let all: Vec<u64> = (0..35).collect();
+    let mut cellular = sigfox_onset_reports(0.01, 0x1f00, &all);
+    for (start_s, base) in [
+        (0.0, 0x2f00),
+        (0.005, 0x3f00),
+        (0.015, 0x4f00),
+        (0.1, 0x5f00),
+    ] {
+        cellular.extend(sigfox_onset_reports(start_s, base, &all[..25]));
     }
     assert!(cellular.is_empty(), "reported as {cellular:?}");
 }
