@@ -600,18 +600,25 @@ fn mulmod(a: usize, b: usize) -> usize {
     (a * b) % NZC
 }
 
+/// `e^{-j 2 pi i / 839}`, `i = 0..838`: every phase of the ZC sequences (36.211 5.7.2:
+/// `x_u(n) = e^{-j pi u n (n + 1) / 839}` is entry `u n (n + 1) / 2 mod 839`); [`dechirp`]
+/// indexes it for `conj(Z_v(k))`.
+fn w839_table() -> Vec<Complex32> {
+    (0..NZC)
+        .map(|i| {
+            let ph = -2.0 * PI * i as f64 / NZC as f64;
+            Complex32::new(ph.cos() as f32, ph.sin() as f32)
+        })
+        .collect()
+}
+
 /// `conj(Z_v(k))` for every `v` (row `v`, `k = 0..838`; row 0 unused): the coherent test's
 /// screen multiplies by a row instead of walking the index recurrence of [`dechirp`] (a
 /// serial chain). 5.6 MB, built once per process.
 fn zc_conj_rows() -> &'static [Complex32] {
     static ROWS: std::sync::OnceLock<Vec<Complex32>> = std::sync::OnceLock::new();
     ROWS.get_or_init(|| {
-        let w839: Vec<Complex32> = (0..NZC)
-            .map(|i| {
-                let ph = -2.0 * PI * i as f64 / NZC as f64;
-                Complex32::new(ph.cos() as f32, ph.sin() as f32)
-            })
-            .collect();
+        let w839 = w839_table();
         let ones = vec![Complex32::new(1.0, 0.0); NZC];
         let mut rows = vec![Complex32::new(0.0, 0.0); NZC * NZC];
         for (v, row) in rows.chunks_exact_mut(NZC).enumerate() {
@@ -1015,7 +1022,8 @@ impl Searcher {
             self.counts.rejected_threshold += 1;
             return None;
         }
-        dechirp(&mut self.gbuf, y.iter().copied(), v, &tab.w839);
+        // The same row as the screen's: `dechirp`'s values exactly (its recurrence times 1).
+        dechirp_only(&mut self.gbuf, y, &tab.zc_rows[v * NZC..(v + 1) * NZC]);
         let Some((phi, p)) = self.coherent_peak(&*tab.fft_f, floor) else {
             self.counts.rejected_threshold += 1;
             return None;
@@ -1157,12 +1165,7 @@ impl PrachDetector {
                 ramps.push(Complex32::new(ph.cos() as f32, ph.sin() as f32));
             }
         }
-        let w839: Vec<Complex32> = (0..NZC)
-            .map(|i| {
-                let ph = -2.0 * PI * i as f64 / NZC as f64;
-                Complex32::new(ph.cos() as f32, ph.sin() as f32)
-            })
-            .collect();
+        let w839 = w839_table();
         let tri = (0..NZC).map(|i| ((i * (i + 1) / 2) % NZC) as u16).collect();
         let inv: Vec<u16> = (0..NZC)
             .map(|a| (1..NZC).find(|&b| mulmod(a, b) == 1).unwrap_or(0) as u16)
@@ -2138,12 +2141,7 @@ mod tests {
     #[test]
     fn the_screen_dechirps_exactly_as_the_full_test() {
         // The table rows of `dechirp_only` against the index recurrence of `dechirp`.
-        let w839: Vec<Complex32> = (0..NZC)
-            .map(|i| {
-                let a = -2.0 * PI * i as f64 / NZC as f64;
-                Complex32::new(a.cos() as f32, a.sin() as f32)
-            })
-            .collect();
+        let w839 = w839_table();
         let mut rng = ChaCha8Rng::seed_from_u64(0xdec4);
         let y: Vec<Complex32> = (0..NZC)
             .map(|_| Complex32::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
