@@ -258,9 +258,10 @@ fn a_carrier_switching_on_is_not_cellular() {
 
 /// Known limitation (found 2026-11-29, reduced to 1 of 135 captures, not fixed): the same
 /// scene at five onsets (0, 5, 10, 15 ms and 0.1 s; 135 captures). Capture 5 of the 0.1 s
-/// onset is still reported as an 8-repetition NPRACH 76 ms after the burst switched on: the
-/// floor has learned the carrier's mean by then, and a cell's hop path is confirmed on its
-/// modulation's swings above it (see docs/DETECTION.md). Run with
+/// onset is still reported as an 8-repetition NPRACH 76 ms after the burst switched on, a
+/// track below the blind thresholds confirmed by a cell's hop path (likely on the DBPSK
+/// envelope's swings above a floor that has learned the carrier; not confirmed; see
+/// docs/DETECTION.md). Run with
 /// `cargo test --release --test detection -- --ignored` (about 4 min).
 #[test]
 #[ignore = "known limitation: 1 of 135 carrier onsets still taken for NPRACH (docs/DETECTION.md)"]
