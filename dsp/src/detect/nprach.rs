@@ -1715,7 +1715,10 @@ impl Core {
                 let end = t.next_read - READ_DELAY;
                 let mut ob = self.read_rep(fi, t, end, h);
                 if let Some(l) = ob.live.as_deref_mut() {
-                    l.env = self.rep_envelope(fi, t.win_lo, end, l);
+                    // The band's noise just before the repetition only for the first one
+                    // read: before the later ones that span holds the earlier repetitions.
+                    let first = t.obs.iter().all(|o| o.live.is_none());
+                    l.env = self.rep_envelope(fi, t.win_lo, end, l, first);
                 }
                 t.obs.push(ob);
                 t.next_read += self.fmts[fi].p;
@@ -1803,18 +1806,22 @@ impl Core {
     }
 
     /// Envelope moments of the repetition ending near hop `end` in the band of its best
-    /// hypothesis (one chunk: the repetition less `ENVELOPE_INSET_S` at each end).
+    /// hypothesis (one chunk: the repetition less `ENVELOPE_INSET_S` at each end), and the
+    /// noise: the floor's, or with `pre` the band's power before the repetition when lower.
     fn rep_envelope(
         &mut self,
         fi: usize,
         win_lo: isize,
         end: i64,
         l: &LiveRep,
+        pre: bool,
     ) -> Option<(Chunk, f64)> {
         let c = l.cands[l.best_j];
         let (a, b) = self.rep_range(fi, end, c.dh);
         let (chunk, floor) = self.band_envelope(a, b, win_lo, l.best_j, c.plane)?;
-        let pre = self.noise_before(a, win_lo, l.best_j, c.plane);
+        let pre = pre
+            .then(|| self.noise_before(a, win_lo, l.best_j, c.plane))
+            .flatten();
         Some((chunk, pre.map_or(floor, |p| p.min(floor))))
     }
 
@@ -2961,7 +2968,7 @@ impl Core {
             }
         }
         // The noise: the floor's, or the band's own power just before the preamble when
-        // that is lower (`noise_before`; taken per repetition as it was read too).
+        // that is lower (`noise_before`; also taken before the first repetition a track read).
         let pre = {
             let plane = lives.first().map_or(1, |(_, _, c)| c.plane);
             let s0 = (self.origin as f64 + start).max(0.0) as u64;
