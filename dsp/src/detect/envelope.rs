@@ -69,6 +69,9 @@ pub(crate) struct History {
     /// Stamp of the first sample kept since the last clear, and of the next sample.
     start: u64,
     end: u64,
+    /// Counts the restarts (a clear, or a push after a gap): stamps of different
+    /// generations may name different samples.
+    generation: u64,
 }
 
 impl std::fmt::Debug for History {
@@ -77,6 +80,7 @@ impl std::fmt::Debug for History {
             .field("capacity", &self.buf.len())
             .field("start", &self.start)
             .field("end", &self.end)
+            .field("generation", &self.generation)
             .finish()
     }
 }
@@ -88,6 +92,7 @@ impl History {
             buf: vec![Complex32::new(0.0, 0.0); capacity.max(1)],
             start: 0,
             end: 0,
+            generation: 0,
         }
     }
 
@@ -95,6 +100,7 @@ impl History {
     pub(crate) fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
+        self.generation += 1;
     }
 
     /// Appends `x` stamped `first` (after a gap the history restarts there).
@@ -102,6 +108,7 @@ impl History {
         if first != self.end || self.start == self.end {
             self.start = first;
             self.end = first;
+            self.generation += 1;
         }
         let cap = self.buf.len();
         let x = if x.len() > cap {
@@ -128,18 +135,28 @@ impl History {
         self.start
     }
 
+    /// The range `a .. b` clipped to what is kept, or `None` when nothing of it is.
+    fn clip(&self, a: u64, b: u64) -> Option<(u64, u64)> {
+        let a = a.max(self.start);
+        let b = b.min(self.end);
+        (a < b).then_some((a, b))
+    }
+
     /// Copies samples `a .. b`, clipped to what is kept, into `out`; returns the stamp of
     /// the first copied sample, or `None` when nothing of the range is kept.
     pub(crate) fn copy(&self, a: u64, b: u64, out: &mut Vec<Complex32>) -> Option<u64> {
-        let a = a.max(self.start);
-        let b = b.min(self.end);
         out.clear();
-        if a >= b {
-            return None;
-        }
-        let cap = self.buf.len() as u64;
-        for s in a..b {
-            out.push(self.buf[(s % cap) as usize]);
+        let (a, b) = self.clip(a, b)?;
+        // At most two contiguous runs of the ring (b - a <= capacity: both are kept).
+        let cap = self.buf.len();
+        let mut pos = (a % cap as u64) as usize;
+        let mut left = (b - a) as usize;
+        out.reserve(left);
+        while left > 0 {
+            let n = left.min(cap - pos);
+            out.extend_from_slice(&self.buf[pos..pos + n]);
+            left -= n;
+            pos = 0;
         }
         Some(a)
     }
@@ -227,13 +244,26 @@ pub(crate) fn decide(chunks: &[Chunk], noise: f64, k0: f64) -> Envelope {
     }
 }
 
+/// Spectra kept for reuse at most (a detector tests several bands of one span, and the
+/// same span again for its neighbouring candidates).
+const SPECTRA_KEPT: usize = 8;
+
+/// The transform of one span of the history (zero-padded to a power of two).
+struct Spectrum {
+    generation: u64,
+    first: u64,
+    len: usize,
+    bins: Vec<Complex32>,
+}
+
 /// The raw-sample history with the tests' FFT plans and buffers.
 pub(crate) struct Tester {
     /// Raw input of the last seconds (the capacity the detector asked for).
     pub(crate) hist: History,
     planner: FftPlanner<f32>,
-    raw: Vec<Complex32>,
-    spec: Vec<Complex32>,
+    /// The last spectra taken, most recently used first: at most [`SPECTRA_KEPT`], and
+    /// no more bins in all than the history holds samples (the newest is always kept).
+    spectra: Vec<Spectrum>,
     band: Vec<Complex32>,
     scratch: Vec<Complex32>,
 }
@@ -250,8 +280,7 @@ impl Tester {
         Tester {
             hist: History::new(capacity),
             planner: FftPlanner::new(),
-            raw: Vec::new(),
-            spec: Vec::new(),
+            spectra: Vec::new(),
             band: Vec::new(),
             scratch: Vec::new(),
         }
@@ -296,17 +325,19 @@ impl Tester {
     ) -> bool {
         let max_len = (MAX_TEST_S * fs) as u64;
         let a = a.max(b.saturating_sub(max_len));
-        if self.hist.copy(a, b, &mut self.raw).is_none() {
+        let Some((a, b)) = self.hist.clip(a, b) else {
             return false;
-        }
-        let len = self.raw.len();
+        };
+        let len = (b - a) as usize;
         if (len as f64) < MIN_TEST_S * fs {
             return false;
         }
+        self.spectrum(a, len);
+        let l = self.spectra[0].bins.len();
         let (rate, n_kept) = self.extract(fs, centre_hz, half_hz);
-        let kept_hz = n_kept as f64 * fs / self.spec.len() as f64;
+        let kept_hz = n_kept as f64 * fs / l as f64;
         // Noise per output sample over noise per input sample: the kept share of the bins.
-        let noise_gain = n_kept as f64 / self.spec.len() as f64;
+        let noise_gain = n_kept as f64 / l as f64;
         // Output samples that hold the input (the rest is the zero padding), ends trimmed by
         // the extraction's ringing (a few samples at the kept bandwidth).
         let used = ((len as f64) * rate / fs) as usize;
@@ -327,20 +358,61 @@ impl Tester {
         true
     }
 
-    /// Moves the band `centre_hz +- half_hz` of `self.raw` to baseband at a lower rate into
-    /// `self.band` (the kept bins, inverse transformed at a power-of-two fraction of the
-    /// transform length, at least 4 x the kept bandwidth). Returns the output rate and the
-    /// number of kept bins.
-    fn extract(&mut self, fs: f64, centre_hz: f64, half_hz: f64) -> (f64, usize) {
-        let len = self.raw.len();
+    /// Puts the transform of the `len` history samples from stamp `first` (all kept),
+    /// zero-padded to a power of two, first in `self.spectra`: the kept one when there is,
+    /// else a new one (the least recently used making room).
+    fn spectrum(&mut self, first: u64, len: usize) {
+        let generation = self.hist.generation;
+        if let Some(i) = self
+            .spectra
+            .iter()
+            .position(|s| s.generation == generation && s.first == first && s.len == len)
+        {
+            self.spectra[..=i].rotate_right(1);
+            return;
+        }
         let l = len.next_power_of_two().max(16);
-        self.spec.clear();
-        self.spec.extend_from_slice(&self.raw);
-        self.spec.resize(l, Complex32::new(0.0, 0.0));
+        // Room for the new one: the total stays within the history's size.
+        let budget = self.hist.buf.len().max(l);
+        let mut total = l;
+        let mut keep = 0;
+        for s in &self.spectra {
+            if keep + 1 >= SPECTRA_KEPT || total + s.bins.capacity() > budget {
+                break;
+            }
+            total += s.bins.capacity();
+            keep += 1;
+        }
+        let mut bins = if self.spectra.len() > keep {
+            self.spectra.swap_remove(keep).bins
+        } else {
+            Vec::new()
+        };
+        self.spectra.truncate(keep);
+        self.hist.copy(first, first + len as u64, &mut bins);
+        bins.resize(l, Complex32::new(0.0, 0.0));
         let fwd = self.planner.plan_fft_forward(l);
         self.scratch
             .resize(fwd.get_inplace_scratch_len(), Complex32::new(0.0, 0.0));
-        fwd.process_with_scratch(&mut self.spec, &mut self.scratch);
+        fwd.process_with_scratch(&mut bins, &mut self.scratch);
+        self.spectra.insert(
+            0,
+            Spectrum {
+                generation,
+                first,
+                len,
+                bins,
+            },
+        );
+    }
+
+    /// Moves the band `centre_hz +- half_hz` of the first of `self.spectra` to baseband at a
+    /// lower rate into `self.band` (the kept bins, inverse transformed at a power-of-two
+    /// fraction of the transform length, at least 4 x the kept bandwidth). Returns the
+    /// output rate and the number of kept bins.
+    fn extract(&mut self, fs: f64, centre_hz: f64, half_hz: f64) -> (f64, usize) {
+        let spec = &self.spectra[0].bins;
+        let l = spec.len();
         let df = fs / l as f64;
         let half_bins = (half_hz / df).round().max(1.0) as i64;
         let n_kept = (2 * half_bins + 1) as usize;
@@ -355,7 +427,7 @@ impl Tester {
         for d in -half_bins..=half_bins {
             let src = (kc + d).rem_euclid(l as i64) as usize;
             let dst = d.rem_euclid(m as i64) as usize;
-            self.band[dst] = self.spec[src] * scale;
+            self.band[dst] = spec[src] * scale;
         }
         let inv = self.planner.plan_fft_inverse(m);
         self.scratch
@@ -433,6 +505,58 @@ mod tests {
             kappa0(tones),
         )
         .expect("in the history")
+    }
+
+    /// A span's reused transform gives exactly the moments of a fresh one; after a restart
+    /// the same stamps name other samples and are transformed anew; the kept transforms
+    /// stay within the history's size.
+    #[test]
+    fn reused_spectra_give_the_moments_of_fresh_ones() {
+        let fs = 1.92e6;
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5bec_0001);
+        let x: Vec<Complex32> = (0..40_000)
+            .map(|_| Complex32::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
+            .collect();
+        let moments = |t: &mut Tester, a: u64, b: u64, centre: f64| {
+            let mut v = Vec::new();
+            assert!(t.chunks(a, b, fs, centre, 25e3, 1e-3, &mut v));
+            v.iter().map(|c| (c.m2, c.m4, c.n_eff)).collect::<Vec<_>>()
+        };
+        let mut shared = Tester::new(80_000);
+        shared.hist.push(0, &x);
+        let spans = [(1000, 9000, 0.0), (1000, 9000, 3e5), (2000, 30_000, -2e5)];
+        let mut first = Vec::new();
+        for round in 0..3 {
+            for (i, &(a, b, c)) in spans.iter().enumerate() {
+                let mut fresh = Tester::new(80_000);
+                fresh.hist.push(0, &x);
+                let m = moments(&mut shared, a, b, c);
+                assert_eq!(m, moments(&mut fresh, a, b, c), "span {i}, round {round}");
+                if round == 0 {
+                    first.push(m);
+                } else {
+                    assert_eq!(m, first[i]);
+                }
+            }
+        }
+        // Two transforms for three tests per round.
+        assert_eq!(shared.spectra.len(), 2);
+        // Other samples under the same stamps.
+        let y: Vec<Complex32> = x.iter().map(|v| v * 2.0).collect();
+        shared.hist.clear();
+        shared.hist.push(0, &y);
+        let (a, b, c) = spans[0];
+        let m = moments(&mut shared, a, b, c);
+        for (u, v) in m.iter().zip(&first[0]) {
+            assert!((u.0 / v.0 - 4.0).abs() < 1e-6, "m2 {} against {}", u.0, v.0);
+        }
+        // Many spans: the kept bins never exceed the history's samples.
+        for k in 0..20u64 {
+            moments(&mut shared, 100 * k, 100 * k + 16_000, 0.0);
+            let bins: usize = shared.spectra.iter().map(|s| s.bins.capacity()).sum();
+            assert!(shared.spectra.len() <= SPECTRA_KEPT);
+            assert!(bins <= 80_000 + 32_768, "{bins} bins kept");
+        }
     }
 
     #[test]
