@@ -2391,10 +2391,10 @@ impl Core {
         let pad = PAD as isize;
         let lo = -(j / pad);
         let hi = (WIN as isize - 1 - j).div_euclid(pad);
-        let p_accept = if confirm {
-            hops::P_CONFIRM
+        let (p_accept, tone_share_max) = if confirm {
+            (hops::P_CONFIRM, hops::TONE_SHARE_MAX)
         } else {
-            hops::P_REFINE
+            (hops::P_REFINE, f64::INFINITY)
         };
         let fit = match hops::fit(
             &cells,
@@ -2402,6 +2402,7 @@ impl Core {
             lo..=hi,
             hops::EXTENT_LEVEL,
             p_accept,
+            tone_share_max,
         ) {
             Ok(fit) => fit,
             Err(hops::NoFit::Weak) => return Weak,
