@@ -393,6 +393,10 @@ pub struct NprachStats {
     /// the whole extent) explains for the most part: a carrier switching on while the floor
     /// learns it, one group per repetition in the blind search (`LINE_SHARE_MAX`).
     pub rejected_steady_line: u64,
+    /// Candidates below every blind threshold whose confirming hop path (36.211 10.1.6.1)
+    /// finds nearly all its energy at one subcarrier, once per repetition: a carrier at
+    /// swinging levels that the floor has partly learned (`hops::TONE_SHARE_MAX`).
+    pub rejected_one_tone_path: u64,
     /// Candidates with no repetition standing out of the noise.
     pub rejected_too_short: u64,
     /// Candidates with no repetition read at full resolution inside their extent, or whose
@@ -855,6 +859,9 @@ enum HopSearch {
     Weak,
     /// The best path has the energy but not a preamble's shape (`hops::NoFit::Unlike`).
     NoPath,
+    /// The best path confirming a track below the blind thresholds finds nearly all its
+    /// energy at one subcarrier (`hops::NoFit::OneTone`).
+    OneTone,
     /// Not searched (too few repetitions, a gap, or repetitions no longer in the history).
     NotSearched,
 }
@@ -2407,6 +2414,7 @@ impl Core {
             Ok(fit) => fit,
             Err(hops::NoFit::Weak) => return Weak,
             Err(hops::NoFit::Unlike) => return NoPath,
+            Err(hops::NoFit::OneTone) => return HopSearch::OneTone,
         };
         let a = w0 + fit.first;
         let b = a + fit.reps;
@@ -2645,6 +2653,12 @@ impl Core {
                     && (HOP_PATH_MIN_REPS..=hops::HISTORY_REPS).contains(&blind_reps) =>
             {
                 self.stats.rejected_no_hop_path += 1;
+                return;
+            }
+            // Only a confirmation is limited so: the track is below every blind threshold
+            // and no other path can confirm it.
+            HopSearch::OneTone => {
+                self.stats.rejected_one_tone_path += 1;
                 return;
             }
             HopSearch::NoPath | HopSearch::Weak | HopSearch::NotSearched => (ra, rb, jstar),

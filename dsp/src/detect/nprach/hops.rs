@@ -178,13 +178,16 @@ pub(super) enum NoFit {
     /// repetitions, fills one or two of the groups, or its subcarriers stay lit at the
     /// other groups' times (a steady carrier).
     Unlike,
+    /// The best path passes those tests but one subcarrier carries `tone_share_max` or more
+    /// of its excess (a carrier at swinging levels, met once per repetition).
+    OneTone,
 }
 
 /// The best hop path over `reps` (consecutive repetitions, in order), given the blind extent
 /// `blind = (first, end)` (indices into `reps`) and the band shifts allowed (`shifts`: the
 /// range of `shift` that keeps the band inside the caller's window); a path whose most-lit
-/// subcarrier carries `tone_share_max` or more of its excess is turned down as unlike a
-/// preamble (`f64::INFINITY`: no such limit). An error says why no path passes.
+/// subcarrier carries `tone_share_max` or more of its excess is turned down
+/// ([`NoFit::OneTone`]; `f64::INFINITY`: no such limit). An error says why no path passes.
 pub(super) fn fit(
     reps: &[RepCells],
     blind: (usize, usize),
@@ -376,7 +379,7 @@ pub(super) fn fit(
     // them at the other groups' times stay under the allowance above. What is left to tell
     // it by: nearly all of the path's excess sits at one subcarrier.
     if tone_share(&tones, &reps[a..], total) >= tone_share_max {
-        return Err(Unlike);
+        return Err(NoFit::OneTone);
     }
     let lo_t = tones.iter().copied().min().unwrap_or(0);
     let hi_t = tones.iter().copied().max().unwrap_or(0);
@@ -528,7 +531,9 @@ mod tests {
                 Ok(fit) => fit,
                 // A real preamble is never judged of the wrong shape (the detector would
                 // drop it); too weak to place is allowed.
-                Err(NoFit::Unlike) => panic!("trial {t}: a preamble judged unlike one"),
+                Err(NoFit::Unlike | NoFit::OneTone) => {
+                    panic!("trial {t}: a preamble judged unlike one")
+                }
                 Err(NoFit::Weak) => continue,
             };
             let band = if fit.band_known {
@@ -573,7 +578,7 @@ mod tests {
         // about 45 times the floor (the coherent sum breaks at its phase flips). The path
         // picks the strongest of them, and the stay test alone lets some through.
         let mut rng = ChaCha8Rng::seed_from_u64(4500);
-        let (mut confirmed, mut without_limit) = (0, 0);
+        let (mut confirmed, mut one_tone, mut without_limit) = (0, 0, 0);
         for _ in 0..40 {
             let mut reps = scene(12, 0, 0, 0, 0, HopConvention::Clause, 0, 0.0, &mut rng);
             let sc = rng.random_range(0..12) + SHIFTS;
@@ -584,6 +589,7 @@ mod tests {
             }
             let r = fit(&reps, (2, 10), -2..=2, 0.4, P_CONFIRM, TONE_SHARE_MAX);
             confirmed += r.is_ok() as u32;
+            one_tone += matches!(r, Err(NoFit::OneTone)) as u32;
             without_limit +=
                 fit(&reps, (2, 10), -2..=2, 0.4, P_CONFIRM, f64::INFINITY).is_ok() as u32;
         }
@@ -593,6 +599,8 @@ mod tests {
             without_limit >= 2,
             "{without_limit} confirmed without the limit"
         );
+        // ... and each of them is turned down for its one subcarrier.
+        assert_eq!(one_tone, without_limit);
     }
 
     #[test]
